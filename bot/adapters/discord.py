@@ -1,0 +1,564 @@
+"""Discord adapter: slash commands through discord.py's ``app_commands`` tree, digests as embeds.
+
+Only this module and :mod:`bot.render.discord` know Discord. Commands become
+:class:`bot.commands.Invocation` objects for the platform-neutral core; the adapter computes
+``is_admin`` from the member's resolved channel permissions and nothing else — the core enforces.
+
+Rate limits: discord.py handles per-route buckets and sleeps through a 429 *only when the response
+carries a ``Via`` header* (a 429 without it is taken as a Cloudflare ban and raised). A 429 whose
+``retry_after`` exceeds ``max_ratelimit_timeout`` is raised as ``discord.RateLimited`` instead of
+slept through; both become :class:`bot.errors.RetryLater`, so the outbox reschedules the delivery
+instead of blocking a sender for minutes.
+
+Gateway: only the ``guilds`` intent (no message content); interactions arrive over the gateway.
+``start(core, connect_gateway=False)`` logs in over REST only, which is what tests use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.app_commands import Choice, locale_str
+
+from bot.commands import Invocation, Reply
+from bot.errors import (
+    CommandError,
+    ConfigError,
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryLater,
+)
+from bot.lang.strings import norm_lang, t
+from bot.models import ChannelRef, Digest
+from bot.render.discord import MessagePayload, render_digest, render_reply
+
+log = logging.getLogger(__name__)
+
+DInteraction = discord.Interaction[discord.Client]
+
+PLATFORM = "discord"
+
+# Discord wants an interaction answered within 3 s; these commands read the store, search or
+# fetch a page, so they defer at once. Any other command defers if the core is not done by then.
+SLOW_COMMANDS = frozenset({"digest", "search", "summary", "latest", "story"})
+DEFER_AFTER_S = 2.0
+
+SCHEDULE_EXAMPLES = ("daily 08:00", "daily 18:00", "every 6h", "every 12h", "weekly mon 09:00",
+                     "instant")
+
+# Discord error codes that mean the channel will not accept our posts until a human acts.
+PERMANENT_CODES = {
+    10003: "unknown channel",
+    50001: "missing access",
+    50013: "missing permissions",
+    50007: "cannot send messages to this user",
+}
+
+_FALLBACK_ERROR = {
+    "id": "Maaf, terjadi kesalahan. Coba lagi nanti.",
+    "en": "Sorry, something went wrong. Please try again later.",
+}
+
+# English default -> Indonesian, for command/option names, descriptions and choice names.
+# Names must match ``^[-_\p{L}\p{N}]{1,32}$`` in lowercase; descriptions are 1-100 characters.
+INDONESIAN: dict[str, str] = {
+    "subscribe": "langganan",
+    "unsubscribe": "berhenti",
+    "settings": "pengaturan",
+    "digest": "ringkasan",
+    "latest": "terbaru",
+    "search": "cari",
+    "story": "berita",
+    "summary": "ringkas",
+    "feeds": "sumber",
+    "status": "status",
+    "help": "bantuan",
+    "lang": "bahasa",
+    "schedule": "jadwal",
+    "keywords": "kata_kunci",
+    "changes": "perubahan",
+    "n": "jumlah",
+    "query": "kueri",
+    "id": "id",
+    "url": "url",
+    "action": "aksi",
+    "Indonesian": "Bahasa Indonesia",
+    "English": "Bahasa Inggris",
+    "list": "daftar",
+    "add": "tambah",
+    "remove": "hapus",
+    "Subscribe this channel to AI & artists digests": "Langganankan kanal ini ke ringkasan AI & seniman",
+    "Stop this channel's digests": "Hentikan ringkasan di kanal ini",
+    "Show or change this channel's digest settings": "Lihat atau ubah pengaturan ringkasan kanal ini",
+    "Post a digest of the newest stories now": "Kirim ringkasan berita terbaru sekarang",
+    "Show the latest stories": "Tampilkan berita terbaru",
+    "Search stories": "Cari berita",
+    "Show one story's quick facts": "Tampilkan fakta singkat satu berita",
+    "Summarize a web article": "Ringkas sebuah artikel web",
+    "List or manage the feeds": "Lihat atau kelola sumber berita",
+    "Show the bot's status": "Tampilkan status bot",
+    "How to use the bot": "Cara memakai bot",
+    "Digest language": "Bahasa ringkasan",
+    "When to post, e.g. daily 08:00, every 6h, weekly mon 09:00, instant":
+        "Kapan dikirim, mis. daily 08:00, every 6h, weekly mon 09:00, instant",
+    "Keywords: +widen -exclude require": "Kata kunci: +perluas -kecualikan wajib",
+    "Changes, e.g. lang=en schedule=\"every 6h\"": "Perubahan, mis. lang=en schedule=\"every 6h\"",
+    "How many stories (1-20)": "Berapa berita (1-20)",
+    "Words to search for": "Kata yang dicari",
+    "Story number": "Nomor berita",
+    "Article URL (http or https)": "URL artikel (http atau https)",
+    "What to do": "Yang dilakukan",
+    "Feed URL": "URL sumber (feed)",
+}
+
+
+@runtime_checkable
+class CommandCoreLike(Protocol):
+    """What the adapter needs from :class:`bot.commands.CommandCore`."""
+
+    async def handle(self, inv: Invocation) -> Reply:
+        """Answer one command. Raises nothing for user mistakes (they become error replies)."""
+
+
+@runtime_checkable
+class FeedLister(Protocol):
+    """Optional: a core that can list configured feed URLs gets ``/feeds url`` autocomplete."""
+
+    def feed_urls(self) -> Sequence[str] | Awaitable[Sequence[str]]:
+        """Configured feed URLs (sync or async)."""
+
+
+class WartaTranslator(app_commands.Translator):
+    """Indonesian names/descriptions for the slash commands (English is the default)."""
+
+    async def translate(
+        self,
+        string: locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        if locale is discord.Locale.indonesian:
+            return INDONESIAN.get(string.message)
+        return None
+
+
+def join_args(*values: object) -> str:
+    """Options back in the textual form a user types after the command (what Telegram sends),
+    so the core parses both platforms the same way. Missing options are skipped."""
+    return " ".join(str(v).strip() for v in values if v is not None and str(v).strip())
+
+
+def invocation_from(interaction: discord.Interaction[Any], command: str, args: str) -> Invocation:
+    """Build the platform-neutral invocation. In a DM the user owns the chat, so is admin there."""
+    channel_id = interaction.channel_id
+    if channel_id is None:
+        # Discord always sends the channel for slash commands; a user DM is the fallback.
+        channel_id = interaction.user.id
+    if interaction.guild_id is None:
+        chat_kind, is_admin = "private", True
+    else:
+        perms = interaction.permissions
+        chat_kind = "group"
+        is_admin = bool(perms.administrator or perms.manage_guild or perms.manage_channels)
+    return Invocation(
+        command=command,
+        args=args,
+        channel=ChannelRef(PLATFORM, str(channel_id)),
+        user_id=str(interaction.user.id),
+        is_admin=is_admin,
+        locale=str(interaction.locale),
+        chat_kind=chat_kind,
+    )
+
+
+def _embeds(part: MessagePayload) -> list[discord.Embed]:
+    return [discord.Embed.from_dict(e) for e in part["embeds"]]
+
+
+def map_http_error(e: Exception) -> DeliveryError:
+    """A discord.py/aiohttp failure as Warta's delivery error."""
+    if isinstance(e, discord.RateLimited):
+        return RetryLater(f"discord rate limited: {e}", retry_after=float(e.retry_after))
+    if isinstance(e, discord.HTTPException):
+        code, status = e.code, e.status
+        if status == 429:
+            return RetryLater(f"discord 429 (code {code})", retry_after=_retry_after(e))
+        if status >= 500:
+            return RetryLater(f"discord server error {status}", retry_after=5.0)
+        if isinstance(e, discord.Forbidden | discord.NotFound) or code in PERMANENT_CODES:
+            reason = PERMANENT_CODES.get(code, e.text or "forbidden/not found")
+            return PermanentDeliveryError(f"discord {status} {code}: {reason}")
+        # 400 (a body we built wrong) or 401 (token revoked): not the channel's fault, so not a
+        # reason to pause the subscription; the outbox records it as a failed delivery.
+        return DeliveryError(f"discord {status} {code}: {e.text}")
+    if isinstance(e, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return RetryLater(f"discord network error: {e!r}", retry_after=5.0)
+    return DeliveryError(f"discord send failed: {e!r}")
+
+
+def _retry_after(e: discord.HTTPException) -> float:
+    response: Any = e.response
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        header = response.headers.get("Retry-After")
+        if header is not None:
+            return max(float(header), 0.0)
+    return 5.0
+
+
+class WartaTree(app_commands.CommandTree[discord.Client]):
+    async def on_error(
+        self, interaction: discord.Interaction[discord.Client], error: app_commands.AppCommandError
+    ) -> None:
+        command = interaction.command.name if interaction.command else "?"
+        log.error("discord command /%s failed", command, exc_info=error)
+        lang = norm_lang(str(interaction.locale))
+        text = t("error_internal", lang)
+        if text == "error_internal":
+            text = _FALLBACK_ERROR[lang]
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(
+                    text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+            else:
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+
+
+class DiscordAdapter:
+    """A Discord bot connection. Lifecycle: ``await start(core)`` ... ``await stop()``."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        guild_id: int | None = None,
+        max_ratelimit_timeout: float = 30.0,
+        defer_after_s: float = DEFER_AFTER_S,
+    ) -> None:
+        if not token or not token.strip():
+            raise ConfigError("discord: a bot token is required (set it in the environment)")
+        self._token = token.strip()
+        self.guild_id = guild_id
+        self.defer_after_s = defer_after_s
+        intents = discord.Intents.none()
+        intents.guilds = True
+        self.client = discord.Client(
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_ratelimit_timeout=max_ratelimit_timeout,
+        )
+        self.tree = WartaTree(self.client)
+        self._core: CommandCoreLike | None = None
+        self._gateway: asyncio.Task[None] | None = None
+        self._started = False
+        build_commands(self)
+
+    def __repr__(self) -> str:
+        # Never show the token, even in a debugger or a log line.
+        return f"DiscordAdapter(guild_id={self.guild_id!r}, started={self._started})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(
+        self, core: CommandCoreLike, *, connect_gateway: bool = True, sync_commands: bool = True
+    ) -> None:
+        """Log in over REST, sync the slash commands (instantly to ``guild_id`` when set, else
+        globally) and, unless told not to, connect the gateway in the background."""
+        self._core = core
+        try:
+            await self.client.login(self._token)
+        except discord.LoginFailure as e:
+            raise ConfigError("discord: the bot token was refused") from e
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as e:
+            raise ConfigError(f"discord: cannot log in: {type(e).__name__}") from e
+        self._started = True
+        await self.tree.set_translator(WartaTranslator())
+        if sync_commands:
+            await self.sync_commands()
+        if connect_gateway:
+            self._gateway = asyncio.create_task(self.client.connect(reconnect=True))
+            self._gateway.add_done_callback(_log_gateway_end)
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        """Register the commands with Discord; a bad definition is a ConfigError."""
+        try:
+            if self.guild_id is not None:
+                guild = discord.Object(id=self.guild_id)
+                self.tree.copy_global_to(guild=guild)
+                return await self.tree.sync(guild=guild)
+            return await self.tree.sync()
+        except app_commands.CommandSyncFailure as e:
+            raise ConfigError(f"discord: command definitions refused: {e}") from e
+        except discord.HTTPException as e:
+            raise ConfigError(f"discord: command sync failed: {e.status} {e.code}") from e
+
+    async def stop(self) -> None:
+        if self._gateway is not None:
+            self._gateway.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._gateway
+            self._gateway = None
+        if not self.client.is_closed() or self._started:
+            await self.client.close()
+        self._started = False
+
+    # ------------------------------------------------------------------ commands
+
+    @property
+    def core(self) -> CommandCoreLike:
+        if self._core is None:
+            raise RuntimeError("DiscordAdapter.start(core) was not called")
+        return self._core
+
+    async def feed_urls(self) -> list[str]:
+        core = self.core
+        if not isinstance(core, FeedLister):
+            return []
+        result = core.feed_urls()
+        urls = await result if isinstance(result, Awaitable) else result
+        return list(urls)
+
+    async def run(
+        self, interaction: discord.Interaction[discord.Client], command: str, args: str
+    ) -> None:
+        """Route one slash command to the core and answer within Discord's 3 s deadline."""
+        inv = invocation_from(interaction, command, args)
+        deferred = False
+        if command in SLOW_COMMANDS:
+            await interaction.response.defer(thinking=True)
+            deferred = True
+        task = asyncio.create_task(self._handle(inv))
+        if not deferred:
+            done, _ = await asyncio.wait({task}, timeout=self.defer_after_s)
+            if not done:
+                await interaction.response.defer(thinking=True)
+                deferred = True
+        reply = await task
+        await self._answer(interaction, reply, deferred=deferred)
+
+    async def _handle(self, inv: Invocation) -> Reply:
+        try:
+            return await self.core.handle(inv)
+        except CommandError as e:
+            # The core normally turns these into error replies itself; this is the safety net.
+            lang = norm_lang(inv.locale)
+            return Reply(text=t(e.key, lang, **e.params), lang=lang, error=True, ephemeral=True)
+
+    async def _answer(
+        self, interaction: discord.Interaction[discord.Client], reply: Reply, *, deferred: bool
+    ) -> None:
+        parts = render_reply(reply)
+        none = discord.AllowedMentions.none()
+        first, rest = parts[0], parts[1:]
+        if deferred:
+            await interaction.followup.send(
+                content=first["content"] or None,
+                embeds=_embeds(first),
+                ephemeral=reply.ephemeral,
+                allowed_mentions=none,
+            )
+        else:
+            await interaction.response.send_message(
+                content=first["content"] or None,
+                embeds=_embeds(first),
+                ephemeral=reply.ephemeral,
+                allowed_mentions=none,
+            )
+        for part in rest:
+            await interaction.followup.send(
+                content=part["content"] or None,
+                embeds=_embeds(part),
+                ephemeral=reply.ephemeral,
+                allowed_mentions=none,
+            )
+
+    # ------------------------------------------------------------------ delivery
+
+    def render_digest(self, digest: Digest) -> list[MessagePayload]:
+        return render_digest(digest)
+
+    async def send_part(self, channel: ChannelRef, part: object) -> str:
+        """Post one rendered part (a :class:`MessagePayload`); return the message id."""
+        payload = _as_payload(part)
+        try:
+            channel_id = int(channel.id)
+        except ValueError as e:
+            raise PermanentDeliveryError(f"not a Discord channel id: {channel.id!r}") from e
+        target = self.client.get_partial_messageable(channel_id)
+        try:
+            message = await target.send(
+                content=payload["content"] or None,
+                embeds=_embeds(payload),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except (discord.DiscordException, aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            raise map_http_error(e) from e
+        return str(message.id)
+
+    async def send_reply(self, channel: ChannelRef, reply: Reply) -> list[str]:
+        return [await self.send_part(channel, part) for part in render_reply(reply)]
+
+
+def _as_payload(part: object) -> MessagePayload:
+    if isinstance(part, dict) and isinstance(part.get("embeds"), list):
+        content = part.get("content")
+        return {"content": content if isinstance(content, str) else None, "embeds": part["embeds"]}
+    raise TypeError(f"not a Discord message payload: {type(part).__name__}")
+
+
+def _log_gateway_end(task: asyncio.Task[None]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("discord gateway stopped: %s", type(error).__name__, exc_info=error)
+
+
+# ---------------------------------------------------------------------- slash commands
+
+
+def _matching(options: Sequence[str], current: str, limit: int = 25) -> list[Choice[str]]:
+    needle = current.strip().lower()
+    found = [o for o in options if needle in o.lower() and len(o) <= 100]
+    return [Choice(name=o, value=o) for o in found[:limit]]
+
+
+def build_commands(adapter: DiscordAdapter) -> None:
+    """Define every slash command on ``adapter.tree``. Names/descriptions are ``locale_str`` so
+    :class:`WartaTranslator` adds Indonesian; admin-only ones carry ``default_permissions`` as a
+    hint to Discord's UI — the core still checks ``is_admin``."""
+    tree = adapter.tree
+    lang_choices = [
+        Choice(name=locale_str("Indonesian"), value="id"),
+        Choice(name=locale_str("English"), value="en"),
+    ]
+
+    async def schedule_autocomplete(interaction: DInteraction, current: str) -> list[Choice[str]]:
+        choices = _matching(SCHEDULE_EXAMPLES, current)
+        typed = current.strip()
+        if typed and 0 < len(typed) <= 100 and typed not in SCHEDULE_EXAMPLES:
+            choices.insert(0, Choice(name=typed, value=typed))
+        return choices[:25]
+
+    @tree.command(
+        name=locale_str("subscribe"),
+        description=locale_str("Subscribe this channel to AI & artists digests"),
+    )
+    @app_commands.describe(
+        lang=locale_str("Digest language"),
+        schedule=locale_str("When to post, e.g. daily 08:00, every 6h, weekly mon 09:00, instant"),
+        keywords=locale_str("Keywords: +widen -exclude require"),
+    )
+    @app_commands.rename(
+        lang=locale_str("lang"), schedule=locale_str("schedule"), keywords=locale_str("keywords")
+    )
+    @app_commands.choices(lang=lang_choices)
+    @app_commands.autocomplete(schedule=schedule_autocomplete)
+    @app_commands.default_permissions(manage_channels=True)
+    async def subscribe(
+        interaction: DInteraction,
+        lang: str | None = None,
+        schedule: str | None = None,
+        keywords: str | None = None,
+    ) -> None:
+        await adapter.run(interaction, "subscribe", join_args(lang, schedule, keywords))
+
+    @tree.command(
+        name=locale_str("unsubscribe"), description=locale_str("Stop this channel's digests")
+    )
+    @app_commands.default_permissions(manage_channels=True)
+    async def unsubscribe(interaction: DInteraction) -> None:
+        await adapter.run(interaction, "unsubscribe", "")
+
+    @tree.command(
+        name=locale_str("settings"),
+        description=locale_str("Show or change this channel's digest settings"),
+    )
+    @app_commands.describe(changes=locale_str("Changes, e.g. lang=en schedule=\"every 6h\""))
+    @app_commands.rename(changes=locale_str("changes"))
+    @app_commands.default_permissions(manage_channels=True)
+    async def settings(interaction: DInteraction, changes: str | None = None) -> None:
+        await adapter.run(interaction, "settings", join_args(changes))
+
+    @tree.command(
+        name=locale_str("digest"), description=locale_str("Post a digest of the newest stories now")
+    )
+    async def digest(interaction: DInteraction) -> None:
+        await adapter.run(interaction, "digest", "")
+
+    @tree.command(name=locale_str("latest"), description=locale_str("Show the latest stories"))
+    @app_commands.describe(n=locale_str("How many stories (1-20)"))
+    @app_commands.rename(n=locale_str("n"))
+    async def latest(
+        interaction: DInteraction, n: app_commands.Range[int, 1, 20] | None = None
+    ) -> None:
+        await adapter.run(interaction, "latest", join_args(n))
+
+    @tree.command(name=locale_str("search"), description=locale_str("Search stories"))
+    @app_commands.describe(query=locale_str("Words to search for"))
+    @app_commands.rename(query=locale_str("query"))
+    async def search(
+        interaction: DInteraction, query: app_commands.Range[str, 1, 200]
+    ) -> None:
+        await adapter.run(interaction, "search", join_args(query))
+
+    @tree.command(name=locale_str("story"), description=locale_str("Show one story's quick facts"))
+    @app_commands.describe(id=locale_str("Story number"))
+    @app_commands.rename(id=locale_str("id"))
+    async def story(interaction: DInteraction, id: app_commands.Range[int, 1]) -> None:
+        await adapter.run(interaction, "story", join_args(id))
+
+    @tree.command(name=locale_str("summary"), description=locale_str("Summarize a web article"))
+    @app_commands.describe(url=locale_str("Article URL (http or https)"))
+    @app_commands.rename(url=locale_str("url"))
+    async def summary(interaction: DInteraction, url: app_commands.Range[str, 1, 2000]) -> None:
+        await adapter.run(interaction, "summary", join_args(url))
+
+    async def feed_autocomplete(interaction: DInteraction, current: str) -> list[Choice[str]]:
+        return _matching(await adapter.feed_urls(), current)
+
+    @tree.command(name=locale_str("feeds"), description=locale_str("List or manage the feeds"))
+    @app_commands.describe(action=locale_str("What to do"), url=locale_str("Feed URL"))
+    @app_commands.rename(action=locale_str("action"), url=locale_str("url"))
+    @app_commands.choices(
+        action=[
+            Choice(name=locale_str("list"), value="list"),
+            Choice(name=locale_str("add"), value="add"),
+            Choice(name=locale_str("remove"), value="remove"),
+        ]
+    )
+    @app_commands.autocomplete(url=feed_autocomplete)
+    async def feeds(
+        interaction: DInteraction, action: str = "list", url: str | None = None
+    ) -> None:
+        await adapter.run(interaction, "feeds", join_args(action, url))
+
+    @tree.command(name=locale_str("status"), description=locale_str("Show the bot's status"))
+    async def status(interaction: DInteraction) -> None:
+        await adapter.run(interaction, "status", "")
+
+    @tree.command(name=locale_str("help"), description=locale_str("How to use the bot"))
+    async def help_(interaction: DInteraction) -> None:
+        await adapter.run(interaction, "help", "")
+
+
+def create(**settings: Any) -> DiscordAdapter:
+    """Registry factory: ``token`` (from the environment), optional ``guild_id`` (a test guild
+    gets its commands instantly; otherwise they sync globally, which Discord rolls out slower)."""
+    guild = settings.get("guild_id")
+    return DiscordAdapter(
+        token=str(settings.get("token") or ""),
+        guild_id=int(guild) if guild not in (None, "") else None,
+        max_ratelimit_timeout=float(settings.get("max_ratelimit_timeout", 30.0)),
+    )

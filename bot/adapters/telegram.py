@@ -1,0 +1,553 @@
+"""Telegram adapter on python-telegram-bot 22.
+
+Lifecycle: Warta's app owns the event loop, so PTB runs through
+``Application.initialize() / start() / updater.start_polling()`` and :meth:`TelegramAdapter.stop`
+reverses it (never ``run_polling``, which wants the loop for itself).
+
+Flood control is PTB's :class:`~telegram.ext.AIORateLimiter` (per-chat/group throttling and
+retrying a 429 after its ``retry_after``). Its default ``max_retries`` is 0; we set 3. A 429 means
+Telegram did not post the message, so retrying it cannot double-post; only when the retries are
+used up does :meth:`TelegramAdapter.send_part` raise :class:`~bot.errors.RetryLater` and the
+outbox reschedules the part. A *timeout* is different: the message may have been posted, and no
+layer can know. It also becomes RetryLater (losing a digest part is worse than a rare repeat).
+
+Optional capability for the command core (``TargetAdminCheck``): :meth:`is_admin_of` and
+:meth:`resolve_channel` let ``/subscribe @channel`` from a linked group (or by ``-100…`` id)
+check that the caller administers *that* chat, and store its numeric id.
+
+Secrets: PTB logs the bot API URL (which contains the token) at DEBUG and httpx logs request
+URLs at INFO. Install :class:`TokenMaskFilter` on the log handlers (:func:`install_log_filter`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import time
+import warnings
+from collections import deque
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+from telegram import (
+    BotCommand,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationHandlerStop,
+    CommandHandler,
+    ContextTypes,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.commands import Invocation, Reply
+from bot.errors import ConfigError, DeliveryError, PermanentDeliveryError, RetryLater
+from bot.models import ChannelRef, Digest
+from bot.render.telegram import render_digest, render_reply, to_plain
+
+log = logging.getLogger(__name__)
+
+
+class CommandCore(Protocol):
+    """What this adapter needs from :class:`bot.commands.CommandCore`."""
+
+    async def handle(self, inv: Invocation) -> Reply:
+        """Answer one command. User errors come back as a Reply with ``error=True``."""
+        ...
+
+
+PLATFORM = "telegram"
+
+COMMANDS: tuple[str, ...] = (
+    "subscribe",
+    "unsubscribe",
+    "settings",
+    "digest",
+    "latest",
+    "search",
+    "story",
+    "summary",
+    "feeds",
+    "status",
+    "help",
+)
+
+# Telegram's command menu text (setMyCommands, 3-256 characters each). English is the default
+# list; Indonesian is shown to clients whose language is "id".
+DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "en": {
+        "subscribe": "Subscribe this chat to the AI & artists digest",
+        "unsubscribe": "Stop the digest in this chat",
+        "settings": "Digest language, schedule, time zone and keywords",
+        "digest": "Post a digest now",
+        "latest": "The latest stories",
+        "search": "Search stories",
+        "story": "One story's quick facts",
+        "summary": "Summarize a web page",
+        "feeds": "The feeds Warta reads",
+        "status": "Subscription and bot status",
+        "help": "How to use Warta",
+    },
+    "id": {
+        "subscribe": "Langganan ringkasan AI & seniman di obrolan ini",
+        "unsubscribe": "Hentikan ringkasan di obrolan ini",
+        "settings": "Bahasa, jadwal, zona waktu, dan kata kunci ringkasan",
+        "digest": "Kirim ringkasan sekarang",
+        "latest": "Berita terbaru",
+        "search": "Cari berita",
+        "story": "Fakta singkat satu berita",
+        "summary": "Ringkas sebuah halaman web",
+        "feeds": "Daftar feed yang dibaca Warta",
+        "status": "Status langganan dan bot",
+        "help": "Cara memakai Warta",
+    },
+}
+
+# Telegram's anonymous-admin account: a group admin posting "as the group" has this as sender.
+_ANONYMOUS_ADMIN = 1087968824
+_ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
+
+# Chat-level BadRequests that retrying never fixes: the subscription must pause.
+_PERMANENT_BAD_REQUEST = (
+    "chat not found",
+    "not enough rights",
+    "have no rights",
+    "need administrator rights",
+    "chat_write_forbidden",
+    "chat_restricted",
+    "user is deactivated",
+    "bot was kicked",
+    "peer_id_invalid",
+    "topic_closed",
+    "topic_deleted",
+    "message thread not found",
+)
+
+
+# --------------------------------------------------------------------------- secrets in logs
+
+_TOKEN_PATTERNS = (
+    re.compile(r"(?<=/bot)(\d+):[^/\s?#\"']+"),  # API URLs: .../bot<id>:<secret>/method
+    re.compile(r"(?<![A-Za-z0-9])(\d{5,}):[A-Za-z0-9_-]{30,}"),  # bare tokens
+)
+_KNOWN_SECRETS: set[str] = set()
+
+
+def register_secret(secret: str) -> None:
+    """Mask this exact string too (the configured token, whatever its shape)."""
+    if len(secret) >= 8:
+        _KNOWN_SECRETS.add(secret)
+
+
+def mask_secrets(text: str) -> str:
+    for secret in _KNOWN_SECRETS:
+        text = text.replace(secret, "<telegram-token>")
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(r"\1:<redacted>", text)
+    return text
+
+
+class TokenMaskFilter(logging.Filter):
+    """Masks Telegram bot tokens (``bot<digits>:<secret>``) in log messages and tracebacks.
+    Attach it to *handlers*: a logger's own filters do not see records from child loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_secrets(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_secrets(record.exc_text)
+        return True
+
+
+def install_log_filter(logger: logging.Logger | None = None) -> TokenMaskFilter:
+    """Add one :class:`TokenMaskFilter` to every handler of ``logger`` (default: root).
+    Call after logging is configured; handlers added later need it too."""
+    token_filter = TokenMaskFilter()
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, TokenMaskFilter) for f in handler.filters):
+            handler.addFilter(token_filter)
+    return token_filter
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def api_base_url(base_url: str | None) -> str | None:
+    """PTB wants the API base ending in ``/bot`` (it appends the token). Accept the server root
+    too ("http://127.0.0.1:8081"), as a self-hosted telegram-bot-api is usually configured."""
+    if not base_url:
+        return None
+    base = base_url.rstrip("/")
+    if "{token}" in base or base.endswith("/bot"):
+        return base
+    return base + "/bot"
+
+
+def _file_base_url(api_base: str) -> str:
+    root = api_base.split("{token}")[0]
+    root = root[: -len("/bot")] if root.endswith("/bot") else root.rstrip("/")
+    return root + "/file/bot"
+
+
+def chat_id_of(channel: ChannelRef) -> int | str:
+    """The Bot API chat_id for a ChannelRef: numeric ids as int, "@channelname" as is."""
+    if channel.platform != PLATFORM:
+        raise PermanentDeliveryError(f"not a Telegram channel: {channel}")
+    ident = channel.id.strip()
+    try:
+        return int(ident)
+    except ValueError:
+        if not ident.startswith("@"):
+            raise PermanentDeliveryError(f"bad Telegram chat id: {ident!r}") from None
+        return ident
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    # PTB 22.2+ warns when the int form is read unless PTB_TIMEDELTA opts into timedelta.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = error.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+@contextlib.contextmanager
+def delivery_errors(channel: ChannelRef) -> Iterator[None]:
+    """Map PTB's exceptions to Warta's delivery errors. Order matters: BadRequest and TimedOut
+    are NetworkErrors in PTB."""
+    try:
+        yield
+    except RetryAfter as e:
+        raise RetryLater(f"{channel}: flood control", retry_after=_retry_seconds(e)) from e
+    except ChatMigrated as e:
+        raise PermanentDeliveryError(
+            f"{channel}: group became a supergroup; new chat id {e.new_chat_id}"
+        ) from e
+    except Forbidden as e:
+        raise PermanentDeliveryError(f"{channel}: {e.message}") from e
+    except InvalidToken as e:
+        raise ConfigError("the Telegram bot token was rejected") from e
+    except BadRequest as e:
+        text = e.message.lower()
+        if any(marker in text for marker in _PERMANENT_BAD_REQUEST):
+            raise PermanentDeliveryError(f"{channel}: {e.message}") from e
+        # Any other 400 is about this message and will fail the same way on every retry.
+        raise PermanentDeliveryError(f"{channel}: message refused: {e.message}") from e
+    except TimedOut as e:
+        raise RetryLater(f"{channel}: timed out", retry_after=5.0) from e
+    except NetworkError as e:
+        raise RetryLater(
+            f"{channel}: network error: {mask_secrets(e.message)}", retry_after=15.0
+        ) from e
+    except TelegramError as e:
+        raise RetryLater(f"{channel}: {mask_secrets(e.message)}", retry_after=30.0) from e
+
+
+# --------------------------------------------------------------------------- the adapter
+
+
+class TelegramAdapter:
+    """A running Telegram bot. See the module docstring for lifecycle and error policy."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str | None = None,
+        poll_interval: float = 0.0,
+        poll_timeout: float = 10.0,
+        max_retries: int = 3,
+        admin_cache_ttl: float = 60.0,
+        concurrent_updates: int = 8,
+        drop_pending_updates: bool = False,
+    ) -> None:
+        if not token or not token.strip():
+            raise ConfigError("Telegram needs a bot token (WARTA_TELEGRAM_TOKEN)")
+        self._token = token.strip()
+        register_secret(self._token)
+        self._base_url = api_base_url(base_url)
+        self.poll_interval = poll_interval
+        self.poll_timeout = poll_timeout
+        self.max_retries = max_retries
+        self.admin_cache_ttl = admin_cache_ttl
+        self.concurrent_updates = concurrent_updates
+        self.drop_pending_updates = drop_pending_updates
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._core: CommandCore | None = None
+        self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        # Some Bot API emulators/proxies ignore getUpdates' offset: never run an update twice.
+        self._seen_ids: deque[int] = deque(maxlen=1024)
+        self._seen_set: set[int] = set()
+        self.username: str | None = None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"TelegramAdapter(base_url={self._base_url!r}, username={self.username!r})"
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        builder = (
+            Application.builder()
+            .token(self._token)
+            .rate_limiter(AIORateLimiter(max_retries=self.max_retries))
+            .concurrent_updates(self.concurrent_updates)
+            .job_queue(None)  # Warta schedules with its own APScheduler ticks
+        )
+        if self._base_url:
+            builder = builder.base_url(self._base_url).base_file_url(_file_base_url(self._base_url))
+        return builder.build()
+
+    async def start(self, core: CommandCore) -> None:
+        """Connect (getMe), register the command menus, route commands to ``core`` and poll.
+        Raises ConfigError for a rejected token, DeliveryError if the API is unreachable."""
+        if self._app is not None:
+            return
+        self._core = core
+        app = self._build()
+        try:
+            await app.initialize()
+        except InvalidToken as e:
+            raise ConfigError("the Telegram bot token was rejected") from e
+        except TelegramError as e:
+            raise DeliveryError(f"cannot reach the Telegram Bot API: {mask_secrets(str(e))}") from e
+        self._app = app
+        self.username = app.bot.username
+        update_kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+        app.add_handler(TypeHandler(Update, self._drop_seen), group=-1)
+        app.add_handler(
+            CommandHandler([*COMMANDS, "start"], self._on_command, filters=update_kinds)
+        )
+        app.add_error_handler(self._on_error)
+        await self._register_commands()
+        await app.start()
+        if app.updater is None:  # pragma: no cover - the builder always makes one here
+            raise ConfigError("python-telegram-bot built no updater")
+        await app.updater.start_polling(
+            poll_interval=self.poll_interval,
+            timeout=timedelta(seconds=self.poll_timeout),
+            allowed_updates=[Update.MESSAGE, Update.CHANNEL_POST],
+            drop_pending_updates=self.drop_pending_updates,
+        )
+        log.info("telegram: polling as @%s", self.username)
+
+    async def stop(self) -> None:
+        app, self._app = self._app, None
+        if app is None:
+            return
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def _register_commands(self) -> None:
+        assert self._app is not None
+        for lang, code in (("en", None), ("id", "id")):
+            menu = [BotCommand(name, DESCRIPTIONS[lang][name]) for name in COMMANDS]
+            try:
+                await self._app.bot.set_my_commands(menu, language_code=code)
+            except TelegramError as e:
+                # A missing menu is cosmetic: commands still work when typed.
+                log.warning("telegram: setMyCommands(%s) failed: %s", lang, mask_secrets(str(e)))
+
+    # ----------------------------------------------------------------- incoming commands
+
+    async def _drop_seen(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.update_id in self._seen_set:
+            raise ApplicationHandlerStop
+        if len(self._seen_ids) == self._seen_ids.maxlen:
+            self._seen_set.discard(self._seen_ids[0])
+        self._seen_ids.append(update.update_id)
+        self._seen_set.add(update.update_id)
+
+    async def invocation_for(self, message: Message) -> Invocation | None:
+        """Build the platform-neutral Invocation for a command message (None: not for us)."""
+        text = message.text or ""
+        if not text.startswith("/") or message.is_automatic_forward:
+            # Linked-channel posts are forwarded into the discussion group: the channel_post
+            # update already ran the command once.
+            return None
+        head, *rest = text.split(maxsplit=1)
+        command = head[1:].split("@", 1)[0].lower()
+        command = "help" if command == "start" else command
+        args = rest[0].strip() if rest else ""
+        chat = message.chat
+        user = message.from_user
+        channel = ChannelRef(PLATFORM, str(chat.id))
+        if chat.type == ChatType.CHANNEL:
+            # Only the channel's admins can post in it.
+            sender = message.sender_chat or chat
+            return Invocation(command, args, channel, str(sender.id), True, None, "channel")
+        if chat.type == ChatType.PRIVATE:
+            uid = str(user.id if user else chat.id)
+            locale = user.language_code if user else None
+            return Invocation(command, args, channel, uid, True, locale, "private")
+        if message.sender_chat is not None and message.sender_chat.id == chat.id:
+            # An anonymous group admin ("send as the group"): only admins can do that.
+            return Invocation(command, args, channel, str(chat.id), True, None, "group")
+        if user is None or user.id == _ANONYMOUS_ADMIN or message.sender_chat is not None:
+            return Invocation(command, args, channel, str(chat.id), False, None, "group")
+        is_admin = await self.is_admin_of(channel, str(user.id))
+        return Invocation(
+            command, args, channel, str(user.id), is_admin, user.language_code, "group"
+        )
+
+    async def _on_command(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or self._core is None:
+            return
+        inv = await self.invocation_for(message)
+        if inv is None:
+            return
+        reply = await self._core.handle(inv)
+        thread = message.message_thread_id if message.is_topic_message else None
+        reply_to = (
+            ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+            if inv.chat_kind == "group"
+            else None
+        )
+        for part in render_reply(reply):
+            try:
+                with delivery_errors(inv.channel):
+                    await self._send_html(
+                        message.chat.id, part, message_thread_id=thread, reply_parameters=reply_to
+                    )
+            except DeliveryError as e:
+                log.warning("telegram: reply to %s failed: %s", inv.channel, e)
+                return
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error(
+            "telegram: error while handling update %s: %s",
+            getattr(update, "update_id", "?"),
+            mask_secrets(repr(error)),
+            exc_info=error,
+        )
+
+    # ----------------------------------------------------------------- admin checks
+
+    async def is_admin_of(self, channel: ChannelRef, user_id: str) -> bool:
+        """Whether ``user_id`` is the creator or an administrator of ``channel`` (a numeric id or
+        "@channelname"). False when the bot cannot see that chat or the check fails; results
+        are cached for ``admin_cache_ttl`` seconds."""
+        try:
+            chat_id = chat_id_of(channel)
+            uid = int(user_id)
+        except (PermanentDeliveryError, ValueError):
+            return False
+        key = (str(chat_id).lower(), user_id)
+        now = time.monotonic()
+        cached = self._admin_cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            member = await self._bot().get_chat_member(chat_id, uid)
+        except (BadRequest, Forbidden) as e:
+            log.info("telegram: admin check in %s impossible: %s", channel, e.message)
+            result = False
+        except TelegramError as e:
+            log.warning("telegram: admin check in %s failed: %s", channel, mask_secrets(str(e)))
+            return False  # not cached: a transient failure must not stick
+        else:
+            result = member.status in _ADMIN_STATUSES
+        if len(self._admin_cache) > 4096:
+            self._admin_cache = {k: v for k, v in self._admin_cache.items() if v[0] > now}
+        self._admin_cache[key] = (now + self.admin_cache_ttl, result)
+        return result
+
+    async def resolve_channel(self, target: str) -> ChannelRef | None:
+        """The numeric ChannelRef of "@channelname" or "-100…" (usernames change, ids do not).
+        None when the bot cannot see that chat."""
+        target = target.strip()
+        try:
+            chat_id = chat_id_of(ChannelRef(PLATFORM, target))
+            chat = await self._bot().get_chat(chat_id)
+        except PermanentDeliveryError:
+            return None
+        except TelegramError as e:
+            log.info("telegram: cannot resolve %r: %s", target, mask_secrets(str(e)))
+            return None
+        return ChannelRef(PLATFORM, str(chat.id))
+
+    # ----------------------------------------------------------------- outgoing
+
+    def _bot(self) -> Any:
+        if self._app is None:
+            raise DeliveryError("the Telegram adapter is not started")
+        return self._app.bot
+
+    async def _send_html(self, chat_id: int | str, text: str, **kwargs: Any) -> Message:
+        """Send HTML; if Telegram refuses the markup, send the same content as plain text."""
+        bot = self._bot()
+        no_preview = LinkPreviewOptions(is_disabled=True)
+        try:
+            message: Message = await bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=no_preview, **kwargs
+            )
+        except BadRequest as e:
+            if "can't parse entities" not in e.message.lower():
+                raise
+            log.warning("telegram: HTML refused (%s); resending as plain text", e.message)
+            message = await bot.send_message(
+                chat_id, to_plain(text), link_preview_options=no_preview, **kwargs
+            )
+        return message
+
+    def render_digest(self, digest: Digest) -> Sequence[object]:
+        return render_digest(digest)
+
+    async def send_part(self, channel: ChannelRef, part: object) -> str:
+        """Post one rendered HTML part; returns the Telegram message id.
+        Raises RetryLater (429 after AIORateLimiter's retries, timeouts, network/5xx) or
+        PermanentDeliveryError (bot blocked/kicked, chat not found, no rights, refused message).
+        """
+        if not isinstance(part, str):
+            raise TypeError(f"Telegram parts are HTML strings, not {type(part).__name__}")
+        with delivery_errors(channel):
+            message = await self._send_html(chat_id_of(channel), part)
+        return str(message.message_id)
+
+    async def send_reply(self, channel: ChannelRef, reply: Reply) -> list[str]:
+        ids = []
+        for part in render_reply(reply):
+            ids.append(await self.send_part(channel, part))
+        return ids
+
+
+def create(**settings: Any) -> TelegramAdapter:
+    """Registry factory (``bot.adapters.telegram:create``). Settings: ``token`` (required),
+    ``base_url`` (WARTA_TELEGRAM_BASE_URL: a self-hosted telegram-bot-api or a test emulator),
+    ``poll_interval``, ``poll_timeout``, ``max_retries``, ``admin_cache_ttl``,
+    ``concurrent_updates``, ``drop_pending_updates``. Unknown keys are a ConfigError."""
+    try:
+        return TelegramAdapter(**settings)
+    except TypeError as e:
+        raise ConfigError(f"bad Telegram adapter settings: {e}") from e

@@ -1,0 +1,391 @@
+"""The ``warta`` command: parse arguments, load settings once, run one subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings, load_settings, parse_duration
+from bot.errors import ConfigError, WartaError
+
+EXIT_USAGE = 2
+
+
+def _since(text: str) -> timedelta:
+    seconds = parse_duration(text)
+    if not seconds or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive duration: {text!r} (try 24h, 3d)")
+    return timedelta(seconds=seconds)
+
+
+def _lang(text: str) -> str:
+    if text not in ("id", "en"):
+        raise argparse.ArgumentTypeError("language must be 'id' or 'en'")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warta",
+        description="Warta: AI-and-artists news digests for Telegram, Discord and the console.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="settings file (config/settings.toml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="serve bundled sample feeds on loopback and print digests")
+    demo.add_argument("--lang", type=_lang, action="append", help="only this language")
+
+    poll = sub.add_parser("poll", help="poll the feeds that are due")
+    poll.add_argument("--once", action="store_true", help="one poll cycle, then exit")
+    poll.add_argument("--all", action="store_true", help="poll every feed now, due or not")
+
+    digest = sub.add_parser("digest", help="print a digest of stored stories")
+    digest.add_argument("--lang", type=_lang, default=None)
+    digest.add_argument("--since", type=_since, default=timedelta(hours=24))
+    digest.add_argument("--max", type=int, default=None, dest="max_stories")
+    digest.add_argument("--keywords", default="", help='e.g. "+midjourney -nft"')
+
+    feeds = sub.add_parser("feeds", help="list, add, remove, import or export feeds")
+    fsub = feeds.add_subparsers(dest="action", required=True, metavar="ACTION")
+    fsub.add_parser("list", help="feeds and their state")
+    fadd = fsub.add_parser("add", help="add a feed by URL")
+    fadd.add_argument("url")
+    fadd.add_argument("--lang", type=_lang)
+    fadd.add_argument("--title")
+    frem = fsub.add_parser("remove", help="remove a feed")
+    frem.add_argument("url")
+    fimp = fsub.add_parser("import", help="import an OPML file")
+    fimp.add_argument("path")
+    fexp = fsub.add_parser("export", help="export OPML to a file or stdout")
+    fexp.add_argument("path", nargs="?", default="-")
+
+    inspect = sub.add_parser("inspect", help="fetch or read feeds and print parsed stories as JSON")
+    inspect.add_argument("urls", nargs="*", metavar="URL")
+    inspect.add_argument("--file", action="append", default=[], metavar="PATH")
+
+    stories = sub.add_parser("stories", help="list stored stories")
+    stories.add_argument("--since", type=_since, default=timedelta(hours=24))
+    stories.add_argument("--json", action="store_true")
+    stories.add_argument("--all", action="store_true", help="include stories off-topic")
+
+    analyze = sub.add_parser("analyze", help="score and summarize JSON lines {id,title,text,lang?}")
+    analyze.add_argument("input", nargs="?", default="-", help="file, or - for stdin")
+
+    sub.add_parser("health", help="exit 0 while a running `warta run` keeps its heartbeat fresh")
+
+    run = sub.add_parser("run", help="run the scheduler and every configured chat adapter")
+    run.add_argument("--no-poll", action="store_true", help="do not poll feeds (adapters only)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as e:
+        print(f"warta: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    from bot.app import setup_logging
+
+    setup_logging(settings)
+    try:
+        if args.command == "analyze":
+            return _analyze(args)
+        if args.command == "health":
+            return _health()
+        return asyncio.run(_dispatch(args, settings))
+    except ConfigError as e:
+        print(f"warta: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except WartaError as e:
+        print(f"warta: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+HEARTBEAT_MAX_AGE_S = 180
+
+
+def heartbeat_file() -> Path:
+    return Path(os.environ.get("WARTA_HEARTBEAT_FILE", "data/warta.heartbeat"))
+
+
+def _health() -> int:
+    path = heartbeat_file()
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        print(f"unhealthy: no heartbeat at {path}", file=sys.stderr)
+        return 1
+    if age > HEARTBEAT_MAX_AGE_S:
+        print(f"unhealthy: last heartbeat {age:.0f}s ago", file=sys.stderr)
+        return 1
+    print(f"healthy: last heartbeat {age:.0f}s ago")
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from bot.analyze import analyze_lines
+
+    if args.input == "-":
+        lines = sys.stdin
+        for out in analyze_lines(lines):
+            print(out, flush=False)
+        return 0
+    path = Path(args.input)
+    if not path.exists():
+        print(f"warta: no such file: {path}", file=sys.stderr)
+        return EXIT_USAGE
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for out in analyze_lines(fh):
+            print(out)
+    return 0
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return await run_demo(settings, langs=args.lang or ["id", "en"])
+    if args.command == "inspect":
+        return await _inspect(args, settings)
+    if args.command == "run":
+        from bot.runner import run_forever
+
+        return await run_forever(settings, poll=not args.no_poll)
+
+    from bot.app import App
+
+    async with await App.open(settings) as app:
+        if args.command == "poll":
+            return await _poll(app, once=args.once, everything=args.all)
+        if args.command == "digest":
+            return await _digest(app, args)
+        if args.command == "feeds":
+            return await _feeds(app, args)
+        if args.command == "stories":
+            return await _stories(app, args)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+async def _poll(app: Any, *, once: bool, everything: bool) -> int:
+    from bot.feeds.ingest import poll_due
+
+    added = await app.sync_feeds_file()
+    if added:
+        print(f"added {added} feeds from {app.settings.feeds_file}", file=sys.stderr)
+    while True:
+        now = datetime.now(UTC)
+        if everything:
+            feeds = await app.store.list_feeds()
+            for feed in feeds:
+                feed.next_check_at = now
+            await app.store.save_feeds(feeds)
+            everything = False
+        report = await poll_due(
+            app.store,
+            app.fetcher,
+            now=now,
+            limit=app.settings.poll_batch,
+            scorer=app.scorer,
+            concurrency=app.settings.fetch_concurrency,
+        )
+        print(
+            f"polled {report.feeds} feeds: {report.fetched} fetched, "
+            f"{report.not_modified} not modified, {report.failed} failed, "
+            f"{len(report.new_stories)} new stories, {report.baseline_stories} baseline",
+            file=sys.stderr,
+        )
+        for url, error in sorted(report.errors.items()):
+            print(f"  {url}: {error}", file=sys.stderr)
+        if once:
+            return 0
+        await asyncio.sleep(30)
+
+
+async def _digest(app: Any, args: argparse.Namespace) -> int:
+    from bot.digest import compose_digest
+    from bot.render.console import render_digest
+
+    end = datetime.now(UTC)
+    lang = args.lang or app.settings.default_lang
+    digest = await compose_digest(
+        app.store,
+        lang=lang,
+        start=end - args.since,
+        end=end,
+        tz=app.settings.timezone,
+        keywords=tuple(args.keywords.split()),
+        max_stories=args.max_stories or app.settings.digest_max_stories,
+        scorer=app.scorer,
+    )
+    sys.stdout.write(render_digest(digest))
+    return 0
+
+
+async def _feeds(app: Any, args: argparse.Namespace) -> int:
+    from bot.feeds.opml import parse_opml, to_opml
+    from bot.models import Feed
+
+    store = app.store
+    if args.action == "list":
+        await app.sync_feeds_file()
+        for feed in await store.list_feeds():
+            state = "disabled: " + feed.disabled_reason if feed.disabled_reason else "ok"
+            if not feed.disabled_reason and feed.failures:
+                state = f"{feed.failures} failures, last: {feed.last_error}"
+            checked = (
+                feed.last_checked_at.isoformat(timespec="minutes")
+                if feed.last_checked_at
+                else "never"
+            )
+            print(
+                f"{feed.url}\t{feed.lang or '-'}\t{feed.title or '-'}\tchecked {checked}\t{state}"
+            )
+        return 0
+    if args.action == "add":
+        if not args.url.startswith(("http://", "https://")):
+            print("warta: a feed URL must start with http:// or https://", file=sys.stderr)
+            return EXIT_USAGE
+        feed = await store.add_feed(
+            Feed(
+                url=args.url,
+                lang=args.lang,
+                title=args.title,
+                interval_s=app.settings.poll_interval_s,
+            )
+        )
+        print(f"added {feed.url}")
+        return 0
+    if args.action == "remove":
+        if await store.remove_feed(args.url):
+            print(f"removed {args.url}")
+            return 0
+        print(f"warta: no such feed: {args.url}", file=sys.stderr)
+        return 1
+    if args.action == "import":
+        try:
+            data = Path(args.path).read_bytes()
+        except OSError as e:
+            print(f"warta: cannot read {args.path}: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        known = {f.url for f in await store.list_feeds()}
+        specs = [s for s in parse_opml(data) if s.url not in known]
+        for spec in specs:
+            await store.add_feed(
+                Feed(
+                    url=spec.url,
+                    lang=spec.lang,
+                    title=spec.title,
+                    interval_s=app.settings.poll_interval_s,
+                )
+            )
+        print(f"imported {len(specs)} feeds")
+        return 0
+    if args.action == "export":
+        data = to_opml(await store.list_feeds())
+        if args.path == "-":
+            sys.stdout.buffer.write(data)
+        else:
+            Path(args.path).write_bytes(data)
+        return 0
+    raise AssertionError(args.action)
+
+
+def _story_json(story: Any) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "key": story.key,
+        "url": story.url,
+        "title": story.title,
+        "source": story.source,
+        "lang": story.lang,
+        "published": story.published.isoformat() if story.published else None,
+        "relevance": story.relevance,
+        "matched": list(story.matched),
+        "bullets": list(story.bullets),
+        "feed": story.feed_url,
+    }
+
+
+async def _stories(app: Any, args: argparse.Namespace) -> int:
+    end = datetime.now(UTC)
+    stories = await app.store.stories_between(end - args.since, end, limit=1000)
+    for story in stories:
+        if not args.all and not app.scorer.score(story.title, story.text, story.lang).relevant:
+            continue
+        if args.json:
+            print(json.dumps(_story_json(story), ensure_ascii=False))
+        else:
+            score = story.relevance or 0.0
+            print(f"#{story.id}\t{story.lang}\t{score:.2f}\t{story.source}\t{story.title}")
+    return 0
+
+
+async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
+    """Parse feeds exactly as a poll would and print one JSON line per story; store nothing."""
+    from bot.analyze import story_lang
+    from bot.errors import FeedError
+    from bot.feeds.fetch import Fetcher
+    from bot.feeds.normalize import to_story
+    from bot.feeds.parse import parse_feed
+
+    if not args.urls and not args.file:
+        print("warta inspect: give at least one URL or --file PATH", file=sys.stderr)
+        return EXIT_USAGE
+
+    def emit(body: bytes, origin: dict[str, str], url: str, headers: dict[str, str] | None) -> None:
+        parsed = parse_feed(body, url=url, headers=headers)
+        source = parsed.title or origin.get("url") or origin.get("file") or "?"
+        for entry in parsed.entries:
+            story = to_story(
+                entry,
+                feed_url=url,
+                source=source,
+                lang_hint=None,
+                detect_lang=lambda s: story_lang("", s),
+                base_url=url,
+            )
+            if story is None:
+                continue
+            out = _story_json(story) | origin | {"parser": parsed.parser}
+            print(json.dumps(out, ensure_ascii=False), flush=False)
+
+    for path in args.file:
+        origin = {"file": path}
+        try:
+            p = Path(path)
+            if p.stat().st_size > settings.fetch_max_bytes:
+                raise FeedError(f"file larger than {settings.fetch_max_bytes} bytes")
+            emit(p.read_bytes(), origin, p.resolve().as_uri(), None)
+        except (OSError, FeedError) as e:
+            print(json.dumps(origin | {"error": str(e)}, ensure_ascii=False))
+    if args.urls:
+        async with Fetcher(
+            timeout_s=settings.fetch_timeout_s, max_bytes=settings.fetch_max_bytes
+        ) as fetcher:
+            for url in args.urls:
+                origin = {"url": url}
+                try:
+                    result = await fetcher.fetch(url)
+                    if result.body is None:
+                        raise FeedError(f"HTTP {result.status} without a body", url=url)
+                    emit(result.body, origin, result.final_url, result.headers)
+                except FeedError as e:
+                    print(json.dumps(origin | {"error": str(e)}, ensure_ascii=False))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

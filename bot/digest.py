@@ -1,0 +1,239 @@
+"""Composing a platform-neutral Digest: rank relevant stories, fold same-event reports together.
+
+The composer reads stored stories (their relevance and bullets were computed once at ingest),
+re-scores only when a subscription's keywords change what counts as relevant, clusters reports
+of the same event from different outlets into one entry ("also reported by ..."), and adds the
+localized chrome. It knows nothing about chat platforms.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.cluster import ClusterItem, cluster
+from bot.lang.strings import format_date, t
+from bot.models import AlsoReported, Digest, DigestEntry, Story, Summary, TopicResult
+from bot.summarize.extractive import summarize_text
+from bot.topic import TopicScorer
+
+# How many candidate stories a window may hold before we stop reading: a digest shows at most a
+# few dozen entries, and clustering is quadratic.
+MAX_CANDIDATES = 400
+
+
+class StoryReader(Protocol):
+    async def stories_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        lang: str | None = None,
+        min_relevance: float | None = None,
+        limit: int = 200,
+    ) -> list[Story]: ...
+
+
+def _story_time(story: Story) -> datetime:
+    return story.published or story.fetched_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _entry_rank(members: Sequence[Story], now: datetime) -> float:
+    """Relevance first; more outlets reporting it and freshness break near-ties."""
+    best = max(s.relevance or 0.0 for s in members)
+    outlets = len({s.source for s in members})
+    age_h = max(0.0, (now - max(_story_time(s) for s in members)).total_seconds() / 3600)
+    return best * (1.0 + 0.15 * math.log2(outlets)) * (1.0 / (1.0 + age_h / 72.0))
+
+
+def _pick_representative(members: Sequence[Story], lang: str) -> Story:
+    """Prefer a report in the digest's language, then the most relevant, then the earliest."""
+    return sorted(
+        members,
+        key=lambda s: (
+            s.lang != lang,
+            -(s.relevance or 0.0),
+            _story_time(s),
+            s.id or 0,
+        ),
+    )[0]
+
+
+def build_digest(
+    stories: Sequence[Story],
+    *,
+    lang: str,
+    start: datetime,
+    end: datetime,
+    tz: str = "Asia/Jakarta",
+    keywords: Sequence[str] = (),
+    max_stories: int = 10,
+    scorer: TopicScorer | None = None,
+) -> Digest:
+    """Compose a digest from candidate stories (pure: no I/O)."""
+    from bot.analyze import default_scorer
+
+    scorer = scorer or default_scorer()
+    topics: dict[int, TopicResult] = {}
+    kept: list[Story] = []
+    for i, story in enumerate(stories):
+        topic = scorer.score(story.title, story.text, story.lang, keywords=tuple(keywords))
+        if topic.relevant:
+            story.relevance = topic.score
+            topics[i] = topic
+            kept.append(story)
+    index = {id(s): i for i, s in enumerate(stories)}
+
+    groups = cluster(
+        [
+            ClusterItem(
+                title=s.title,
+                text=s.text[:1500],
+                lang=s.lang,
+                source=s.source,
+                published=s.published,
+            )
+            for s in kept
+        ]
+    )
+    ranked = sorted(
+        ([kept[i] for i in group] for group in groups),
+        key=lambda members: -_entry_rank(members, end),
+    )
+
+    entries: list[DigestEntry] = []
+    for members in ranked[:max_stories]:
+        rep = _pick_representative(members, lang)
+        summary = (
+            Summary(headline=rep.title, bullets=rep.bullets, lang=rep.lang)
+            if rep.bullets
+            else summarize_text(rep.title, rep.text, rep.lang)
+        )
+        seen_sources = {rep.source}
+        also: list[AlsoReported] = []
+        for other in sorted(members, key=_story_time):
+            if other is rep or other.source in seen_sources:
+                continue
+            seen_sources.add(other.source)
+            also.append(AlsoReported(source=other.source, url=other.url))
+        note = t(f"digest_other_lang_{rep.lang}", lang) if rep.lang != lang else None
+        entries.append(
+            DigestEntry(
+                story=rep,
+                summary=summary,
+                topic=topics[index[id(rep)]],
+                also=also,
+                note=note,
+            )
+        )
+
+    local_end = end.astimezone(ZoneInfo(tz))
+    return Digest(
+        lang=lang,
+        title=t("digest_title", lang, date=format_date(local_end, lang)),
+        window_start=start,
+        window_end=end,
+        tz=tz,
+        entries=entries,
+        empty_text=t("digest_empty", lang),
+    )
+
+
+async def compose_digest(
+    store: StoryReader,
+    *,
+    lang: str,
+    start: datetime,
+    end: datetime,
+    tz: str = "Asia/Jakarta",
+    keywords: Sequence[str] = (),
+    max_stories: int = 10,
+    scorer: TopicScorer | None = None,
+) -> Digest:
+    """Read the window's stories from the store and compose the digest for ``lang``."""
+    stories = await store.stories_between(start, end, limit=MAX_CANDIDATES)
+    return build_digest(
+        stories,
+        lang=lang,
+        start=start,
+        end=end,
+        tz=tz,
+        keywords=keywords,
+        max_stories=max_stories,
+        scorer=scorer,
+    )
+
+
+# --------------------------------------------------------------------------- serialization
+# The outbox stores a composed digest as JSON so the sender (maybe another process, maybe after
+# a restart) renders exactly what was composed.
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def digest_to_json(digest: Digest) -> str:
+    def default(o: object) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()
+        raise TypeError(f"cannot serialize {type(o).__name__}")
+
+    return json.dumps(asdict(digest), default=default, ensure_ascii=False, separators=(",", ":"))
+
+
+def digest_from_json(payload: str) -> Digest:
+    d = json.loads(payload)
+    entries = []
+    for e in d["entries"]:
+        s = e["story"]
+        story = Story(
+            feed_url=s["feed_url"],
+            key=s["key"],
+            url=s["url"],
+            title=s["title"],
+            text=s["text"],
+            source=s["source"],
+            lang=s["lang"],
+            published=_dt(s["published"]),
+            content_hash=s["content_hash"],
+            id=s["id"],
+            fetched_at=_dt(s["fetched_at"]),
+            relevance=s["relevance"],
+            matched=tuple(s["matched"]),
+            bullets=tuple(s["bullets"]),
+        )
+        sm = e["summary"]
+        tp = e["topic"]
+        entries.append(
+            DigestEntry(
+                story=story,
+                summary=Summary(
+                    headline=sm["headline"],
+                    bullets=tuple(sm["bullets"]),
+                    lang=sm["lang"],
+                    method=sm["method"],
+                    translated=sm["translated"],
+                ),
+                topic=TopicResult(
+                    score=tp["score"], relevant=tp["relevant"], matched=tuple(tp["matched"])
+                ),
+                also=[AlsoReported(**a) for a in e["also"]],
+                note=e["note"],
+            )
+        )
+    return Digest(
+        lang=d["lang"],
+        title=d["title"],
+        window_start=datetime.fromisoformat(d["window_start"]),
+        window_end=datetime.fromisoformat(d["window_end"]),
+        tz=d["tz"],
+        entries=entries,
+        empty_text=d["empty_text"],
+        footer=d["footer"],
+    )

@@ -1,0 +1,253 @@
+"""Polling many feeds: fetch -> parse -> normalize -> analyze new entries -> store.
+
+One failing feed is recorded on that feed (backoff, reason kept) and never stops the others.
+Work per feed is proportional to what changed: a 304 costs one request; an unchanged body (same
+hash) skips parsing; known entries with the same content hash skip analysis; the store is asked
+about a feed's entry keys in one query and written in one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from bot.analyze import analyze, story_lang
+from bot.errors import FeedError
+from bot.feeds.normalize import to_story
+from bot.feeds.parse import parse_feed
+from bot.feeds.schedule import after_failure, after_success, next_check_after_success
+from bot.models import Feed, FetchResult, Story
+from bot.topic import TopicScorer
+
+log = logging.getLogger(__name__)
+
+
+class FeedFetcher(Protocol):
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """Raises FetchError (and subclasses) for anything that is not a usable response."""
+        ...
+
+
+class IngestStore(Protocol):
+    async def known_keys(self, feed_url: str, keys: Sequence[str]) -> dict[str, str]: ...
+
+    async def upsert_stories(self, stories: Sequence[Story]) -> list[Story]: ...
+
+    async def save_feeds(self, feeds: Sequence[Feed]) -> None: ...
+
+    async def claim_due_feeds(
+        self, now: datetime, *, limit: int, lease_s: float = 300
+    ) -> list[Feed]: ...
+
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+
+@dataclass(slots=True)
+class PollReport:
+    feeds: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    unchanged_body: int = 0
+    failed: int = 0
+    new_stories: list[Story] = field(default_factory=list)  # excluding baselines
+    baseline_stories: int = 0
+    updated_stories: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _source_name(feed: Feed, parsed_title: str | None) -> str:
+    return feed.title or parsed_title or urlsplit(feed.url).hostname or feed.url
+
+
+def _detect(text: str) -> str:
+    return story_lang("", text)
+
+
+async def poll_feed(
+    feed: Feed,
+    *,
+    store: IngestStore,
+    fetcher: FeedFetcher,
+    now: datetime,
+    scorer: TopicScorer | None,
+    report: PollReport,
+) -> None:
+    """Poll one feed and update ``feed``'s state in place (the caller saves it)."""
+    feed.last_checked_at = now
+    try:
+        result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if result.status == 304 or result.body is None:
+            report.not_modified += 1
+            after_success(feed, now)
+            feed.next_check_at = next_check_after_success(feed, now, retry_after=result.retry_after)
+            return
+        report.fetched += 1
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        if body_hash == feed.body_hash and feed.baseline_done:
+            report.unchanged_body += 1
+        else:
+            await _ingest_body(feed, result, store=store, now=now, scorer=scorer, report=report)
+            feed.body_hash = body_hash
+        # Validators are kept only once the body was ingested: a body that failed to parse must
+        # be fetched in full again next time, not answered with a 304 that looks like success.
+        feed.etag = result.etag
+        feed.last_modified = result.last_modified
+        after_success(feed, now)
+        feed.next_check_at = next_check_after_success(feed, now, retry_after=result.retry_after)
+    except FeedError as e:
+        report.failed += 1
+        report.errors[feed.url] = str(e)
+        after_failure(feed, now, e)
+        log.info("feed failed: %s: %s", feed.url, e)
+
+
+async def _ingest_body(
+    feed: Feed,
+    result: FetchResult,
+    *,
+    store: IngestStore,
+    now: datetime,
+    scorer: TopicScorer | None,
+    report: PollReport,
+) -> None:
+    assert result.body is not None
+    parsed = parse_feed(result.body, url=result.final_url, headers=result.headers)
+    if not feed.title and parsed.title:
+        feed.title = parsed.title
+    source = _source_name(feed, parsed.title)
+    stories: dict[str, Story] = {}
+    for entry in parsed.entries:
+        story = to_story(
+            entry,
+            feed_url=feed.url,
+            source=source,
+            lang_hint=feed.lang,
+            detect_lang=_detect,
+            base_url=result.final_url,
+        )
+        if story is not None and story.key not in stories:
+            story.fetched_at = now
+            stories[story.key] = story
+    if not stories:
+        feed.baseline_done = True
+        return
+    known = await store.known_keys(feed.url, list(stories))
+    changed = [s for k, s in stories.items() if known.get(k) != s.content_hash]
+    for story in changed:
+        result_ = analyze(story.title, story.text, lang=story.lang, scorer=scorer)
+        story.relevance = result_.topic.score
+        story.matched = result_.topic.matched
+        story.bullets = result_.summary.bullets
+    if not changed:
+        feed.baseline_done = True
+        return
+    new = await store.upsert_stories(changed)
+    report.updated_stories += len(changed) - len(new)
+    if feed.baseline_done:
+        report.new_stories.extend(new)
+    else:
+        # A new feed's first fetch is a baseline: stored and searchable, never pushed as "new".
+        report.baseline_stories += len(new)
+        feed.baseline_done = True
+
+
+async def poll_feeds(
+    feeds: Sequence[Feed],
+    *,
+    store: IngestStore,
+    fetcher: FeedFetcher,
+    now: datetime | None = None,
+    scorer: TopicScorer | None = None,
+    concurrency: int = 50,
+    progress: Callable[[int], None] | None = None,
+) -> PollReport:
+    """Poll ``feeds`` concurrently (bounded) and save their state in one batch."""
+    now = now or datetime.now(UTC)
+    report = PollReport(feeds=len(feeds))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(feed: Feed) -> None:
+        async with gate:
+            try:
+                await poll_feed(
+                    feed, store=store, fetcher=fetcher, now=now, scorer=scorer, report=report
+                )
+            except Exception as e:  # a bug on one feed must not sink the poll
+                log.exception("unexpected error polling %s", feed.url)
+                report.failed += 1
+                report.errors[feed.url] = f"internal error: {type(e).__name__}: {e}"
+                after_failure(feed, now, FeedError(f"internal error: {type(e).__name__}"))
+            if progress is not None:
+                progress(1)
+
+    await asyncio.gather(*(one(f) for f in feeds))
+    await store.save_feeds(list(feeds))
+    await store.set_meta("last_poll_at", now.isoformat())
+    return report
+
+
+async def poll_due(
+    store: IngestStore,
+    fetcher: FeedFetcher,
+    *,
+    now: datetime | None = None,
+    limit: int = 200,
+    scorer: TopicScorer | None = None,
+    concurrency: int = 50,
+    show_progress: bool | None = None,
+) -> PollReport:
+    """Claim the feeds that are due and poll them. Safe to run in several processes."""
+    now = now or datetime.now(UTC)
+    feeds = await store.claim_due_feeds(now, limit=limit)
+    if not feeds:
+        return PollReport()
+    bar = _progress_bar(len(feeds), show_progress)
+    try:
+        report = await poll_feeds(
+            feeds,
+            store=store,
+            fetcher=fetcher,
+            now=now,
+            scorer=scorer,
+            concurrency=concurrency,
+            progress=bar.update if bar is not None else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    log.info(
+        "polled %d feeds: %d fetched, %d not modified, %d failed, %d new stories",
+        report.feeds,
+        report.fetched,
+        report.not_modified,
+        report.failed,
+        len(report.new_stories),
+    )
+    return report
+
+
+class _Bar(Protocol):
+    def update(self, n: float | None = 1) -> bool | None: ...
+
+    def close(self) -> None: ...
+
+
+def _progress_bar(total: int, show: bool | None) -> _Bar | None:
+    """A bar on long polls in a terminal; logs, not bars, elsewhere."""
+    if show is None:
+        show = total >= 20 and sys.stderr.isatty()
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    bar: _Bar = tqdm(total=total, unit="feed", desc="polling", leave=False, file=sys.stderr)
+    return bar

@@ -1,0 +1,1 @@
+"""Language tools: identification, sentence splitting, stopwords and localized strings."""

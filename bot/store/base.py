@@ -1,0 +1,208 @@
+"""The Store seam: everything Warta keeps between polls, digests and restarts.
+
+Every method may raise :class:`bot.errors.StoreError` when the database fails (connection lost,
+locked past the busy timeout, constraint broken). Only additional or narrower errors are noted
+per method. Datetimes going in must be timezone-aware; datetimes coming out are aware UTC.
+
+The implementation is :class:`bot.store.sql.SQLStore` (SQLite embedded, PostgreSQL to scale
+out); tests and other backends may provide their own object with these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.models import ChannelRef, Delivery, DeliveryState, Feed, Story, Subscription
+
+
+class Store(Protocol):
+    """Persistent state of a Warta instance. All methods are coroutines."""
+
+    async def close(self) -> None:
+        """Release connections. Idempotent; never raises."""
+
+    # ------------------------------------------------------------------ feeds
+
+    async def add_feed(self, feed: Feed) -> Feed:
+        """Register ``feed`` unless its url is known; return the stored row (with ``id``).
+
+        For a known url the polling state is kept; only ``interval_s`` and ``lang`` (owned by
+        the configuration) are updated, and ``title`` only when none is stored yet.
+        A new feed without ``next_check_at`` is due immediately.
+        Raises ValueError for a naive datetime.
+        """
+        ...
+
+    async def remove_feed(self, url: str) -> bool:
+        """Forget a feed (its stories stay searchable). False when the url was unknown."""
+        ...
+
+    async def get_feed(self, url: str) -> Feed | None:
+        """The feed with this url, or None."""
+        ...
+
+    async def list_feeds(self) -> list[Feed]:
+        """All feeds, by id."""
+        ...
+
+    async def claim_due_feeds(
+        self, now: datetime, *, limit: int, lease_s: float = 300
+    ) -> list[Feed]:
+        """Take up to ``limit`` enabled feeds with ``next_check_at <= now``, oldest first.
+
+        Their ``next_check_at`` is pushed to ``now + lease_s`` atomically, so concurrent workers
+        (other processes on PostgreSQL) never take the same feed; a worker that dies leaves the
+        feed due again when the lease ends. The caller stores the real next time through
+        :meth:`save_feeds`. Returned feeds carry the lease as ``next_check_at``.
+        """
+        ...
+
+    async def save_feeds(self, feeds: Sequence[Feed]) -> None:
+        """Write the polling state of ``feeds`` (matched by url) in one batch: etag,
+        last_modified, body_hash, next_check_at, last_checked_at, last_ok_at, failures,
+        last_error, disabled_reason, baseline_done, title. Unknown urls are ignored.
+        Raises ValueError for a naive datetime.
+        """
+        ...
+
+    # ------------------------------------------------------------------ stories
+
+    async def known_keys(self, feed_url: str, keys: Sequence[str]) -> dict[str, str]:
+        """Map each already-stored key of ``feed_url`` among ``keys`` to its content hash."""
+        ...
+
+    async def upsert_stories(self, stories: Sequence[Story]) -> list[Story]:
+        """Store stories, deduplicated on (feed_url, key); return only the newly inserted ones,
+        as copies with ``id`` and ``fetched_at`` set, in input order.
+
+        An already-stored story with a different ``content_hash`` (an edit) has its title, text,
+        content_hash, relevance, matched and bullets updated but is not returned; its identity,
+        dates and place in digests do not change. Within one call the last duplicate wins.
+        Raises ValueError for a naive datetime.
+        """
+        ...
+
+    async def get_story(self, id: int) -> Story | None:
+        """The story with this id, or None."""
+        ...
+
+    async def stories_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        lang: str | None = None,
+        min_relevance: float | None = None,
+        limit: int = 200,
+    ) -> list[Story]:
+        """Stories with ``start <= coalesce(published, fetched_at) < end``, newest first.
+
+        ``min_relevance`` keeps stories scored at least that (unscored ones are left out).
+        """
+        ...
+
+    async def latest(
+        self,
+        n: int,
+        *,
+        relevant_only: bool = True,
+        lang: str | None = None,
+        min_relevance: float = 0.5,
+    ) -> list[Story]:
+        """The ``n`` newest stories; with ``relevant_only`` only those scored >= min_relevance."""
+        ...
+
+    async def search(self, query: str, *, limit: int = 10, lang: str | None = None) -> list[Story]:
+        """Full-text search over title and text, best match first, then newest.
+
+        ``query`` is user input and is never interpreted as search syntax: it is split into
+        words, every word must occur (diacritics and case ignored), and words of four or more
+        letters also match as prefixes (Indonesian suffixes: seniman -> senimannya). A query
+        without any word returns [].
+        """
+        ...
+
+    # ------------------------------------------------------------------ subscriptions
+
+    async def upsert_subscription(self, sub: Subscription) -> Subscription:
+        """Create or replace the subscription of ``sub.channel``; return it with ``id`` set."""
+        ...
+
+    async def get_subscription(self, channel: ChannelRef) -> Subscription | None:
+        """The subscription of ``channel``, or None."""
+        ...
+
+    async def delete_subscription(self, channel: ChannelRef) -> bool:
+        """Remove the subscription (and its outbox rows). False when there was none."""
+        ...
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        """All subscriptions, by id."""
+        ...
+
+    async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]:
+        """Unpaused, non-instant subscriptions with ``next_run_at <= now``, earliest first."""
+        ...
+
+    async def pause_subscription(self, id: int, reason: str) -> bool:
+        """Pause with a reason users can see. False when no such subscription."""
+        ...
+
+    # ------------------------------------------------------------------ outbox
+
+    async def enqueue_delivery(
+        self, delivery: Delivery, *, advance: Subscription | None = None
+    ) -> Delivery | None:
+        """Insert ``delivery`` and, in the same transaction, save ``advance.next_run_at`` and
+        ``advance.last_window_end``. Returns the stored row, or None when a delivery with the
+        same ``key`` already exists (nothing new is queued; the advance is still saved so an
+        already-enqueued window does not keep the subscription due forever).
+        """
+        ...
+
+    async def claim_deliveries(
+        self, now: datetime, *, limit: int = 20, lease_s: float = 120
+    ) -> list[Delivery]:
+        """Take up to ``limit`` deliveries to send: pending ones whose ``not_before`` has passed,
+        and ``sending`` ones whose lease expired (a crashed sender). They become ``sending``
+        with a lease until ``now + lease_s`` and ``attempts + 1``. Deliveries of paused
+        subscriptions are left alone. Concurrent claimers never take the same row.
+        """
+        ...
+
+    async def record_part_sent(
+        self, delivery_id: int, message_id: str, *, lease_until: datetime | None = None
+    ) -> None:
+        """Append a posted message id to ``sent_parts`` in one statement (no lost appends under
+        concurrency); optionally extend the lease so a slow, flood-limited send keeps it.
+        """
+        ...
+
+    async def mark_sent(self, id: int) -> None:
+        """The delivery is complete: state ``sent``, lease cleared."""
+        ...
+
+    async def retry_delivery(self, id: int, *, not_before: datetime, error: str) -> None:
+        """Back to ``pending`` until ``not_before`` (429 / transient error), keeping sent_parts."""
+        ...
+
+    async def fail_delivery(self, id: int, error: str) -> None:
+        """Permanent failure: state ``failed`` and, in the same transaction, pause the
+        subscription with ``error`` as the visible reason."""
+        ...
+
+    async def list_deliveries(self, state: DeliveryState | None = None) -> list[Delivery]:
+        """Outbox rows (optionally only one state), by id."""
+        ...
+
+    # ------------------------------------------------------------------ meta
+
+    async def get_meta(self, key: str) -> str | None:
+        """A small named value (e.g. the last poll time), or None."""
+        ...
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Set a named value, replacing any previous one."""
+        ...

@@ -1,0 +1,861 @@
+"""SQLStore: the Store on SQLAlchemy 2 async, for SQLite (aiosqlite) and PostgreSQL (asyncpg).
+
+SQLite is the embedded default: WAL journal, a busy timeout, foreign keys on, and writes
+serialized (an asyncio lock in-process, ``BEGIN IMMEDIATE`` across processes) because SQLite has
+one writer. PostgreSQL is for scale-out: claims use ``FOR UPDATE SKIP LOCKED`` so several worker
+processes share feeds and deliveries without taking the same row twice.
+
+Every batch goes to the database as one statement or one executemany; nothing loops with a
+round trip per item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    Connection,
+    Row,
+    Text,
+    and_,
+    bindparam,
+    column,
+    delete,
+    event,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError, StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.errors import ConfigError, StoreError
+from bot.models import (
+    ChannelRef,
+    Delivery,
+    DeliveryState,
+    Feed,
+    ScheduleKind,
+    Story,
+    Subscription,
+)
+from bot.store.schema import deliveries, feeds, meta, stories, subscriptions
+
+__all__ = ["SQLStore", "open_store"]
+
+MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
+
+# Keep in step with migrations/versions/0001_initial.py: PostgreSQL uses the GIN expression
+# index only when the query repeats the indexed expression exactly.
+_PG_SEARCH_VECTOR: Final = (
+    "setweight(to_tsvector('simple', coalesce(search_title, '')), 'A') || "
+    "setweight(to_tsvector('simple', coalesce(search_text, '')), 'B')"
+)
+# Column weights for SQLite's bm25 (title, text): a title hit counts more.
+_SQLITE_BM25: Final = "bm25(stories_fts, 4.0, 1.0)"
+_MAX_TERMS: Final = 16
+_PREFIX_MIN: Final = 4
+_CHUNK: Final = 500  # keys per IN list; far below SQLite's and asyncpg's parameter limits
+_MAX_ERROR: Final = 2000
+_ADVISORY_LOCK: Final = 0x5741525441  # "WARTA": one migrator at a time on PostgreSQL
+
+_WORD = re.compile(r"[^\W_]+")
+_OPERATORS: Final = frozenset({"AND", "OR", "NOT", "NEAR"})
+T = TypeVar("T")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def fold(text_: str) -> str:
+    """Lowercase and strip diacritics the way FTS5's ``unicode61 remove_diacritics 2`` does,
+    so PostgreSQL search behaves like SQLite's (NFD, not NFKD: unicode61 keeps ligatures)."""
+    decomposed = unicodedata.normalize("NFD", text_)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def search_terms(query: str) -> list[str]:
+    """Words of a user query, folded. Only letters and digits survive, so no search syntax
+    (quotes, operators, parentheses, column filters, ``*``) reaches the engine. Upper-case
+    AND/OR/NOT are dropped: whoever typed them meant an operator, not a word to require."""
+    words = (w for w in _WORD.findall(query) if w not in _OPERATORS)
+    return [fold(w) for w in words][:_MAX_TERMS]
+
+
+def _fts5_query(terms: Sequence[str]) -> str:
+    # Each term is double-quoted (a string, never an operator: "and" is a word here) and
+    # only [^\W_] characters reach this point, so no quote needs escaping.
+    return " ".join(f'"{t}"*' if len(t) >= _PREFIX_MIN else f'"{t}"' for t in terms)
+
+
+def _tsquery(terms: Sequence[str]) -> str:
+    return " & ".join(f"'{t}':*" if len(t) >= _PREFIX_MIN else f"'{t}'" for t in terms)
+
+
+# --------------------------------------------------------------------------- row mapping
+
+
+def _feed(row: Row[Any]) -> Feed:
+    m = row._mapping
+    return Feed(
+        url=m["url"],
+        id=m["id"],
+        title=m["title"],
+        lang=m["lang"],
+        interval_s=m["interval_s"],
+        etag=m["etag"],
+        last_modified=m["last_modified"],
+        body_hash=m["body_hash"],
+        next_check_at=m["next_check_at"],
+        last_checked_at=m["last_checked_at"],
+        last_ok_at=m["last_ok_at"],
+        failures=m["failures"],
+        last_error=m["last_error"],
+        disabled_reason=m["disabled_reason"],
+        baseline_done=bool(m["baseline_done"]),
+    )
+
+
+def _feed_state(feed: Feed) -> dict[str, Any]:
+    return {
+        "title": feed.title,
+        "etag": feed.etag,
+        "last_modified": feed.last_modified,
+        "body_hash": feed.body_hash,
+        "next_check_at": feed.next_check_at,
+        "last_checked_at": feed.last_checked_at,
+        "last_ok_at": feed.last_ok_at,
+        "failures": feed.failures,
+        "last_error": _cap(feed.last_error),
+        "disabled_reason": _cap(feed.disabled_reason),
+        "baseline_done": feed.baseline_done,
+    }
+
+
+def _story(row: Row[Any]) -> Story:
+    m = row._mapping
+    return Story(
+        feed_url=m["feed_url"],
+        key=m["key"],
+        url=m["url"],
+        title=m["title"],
+        text=m["text"],
+        source=m["source"],
+        lang=m["lang"],
+        published=m["published"],
+        content_hash=m["content_hash"],
+        id=m["id"],
+        fetched_at=m["fetched_at"],
+        relevance=m["relevance"],
+        matched=tuple(m["matched"] or ()),
+        bullets=tuple(m["bullets"] or ()),
+    )
+
+
+def _subscription(row: Row[Any]) -> Subscription:
+    m = row._mapping
+    return Subscription(
+        channel=ChannelRef(m["platform"], m["channel_id"]),
+        lang=m["lang"],
+        schedule=m["schedule"],
+        tz=m["tz"],
+        keywords=tuple(m["keywords"] or ()),
+        max_stories=m["max_stories"],
+        paused=bool(m["paused"]),
+        paused_reason=m["paused_reason"],
+        next_run_at=m["next_run_at"],
+        last_window_end=m["last_window_end"],
+        id=m["id"],
+        created_by=m["created_by"],
+    )
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    m = row._mapping
+    return Delivery(
+        subscription_id=m["subscription_id"],
+        channel=ChannelRef(m["platform"], m["channel_id"]),
+        key=m["key"],
+        payload=m["payload"],
+        state=DeliveryState(m["state"]),
+        attempts=m["attempts"],
+        not_before=m["not_before"],
+        sent_parts=[str(p) for p in m["sent_parts"] or ()],
+        last_error=m["last_error"],
+        id=m["id"],
+        created_at=m["created_at"],
+    )
+
+
+def _cap(value: str | None) -> str | None:
+    return None if value is None else value[:_MAX_ERROR]
+
+
+# --------------------------------------------------------------------------- engine setup
+
+
+def _normalize_url(url: str) -> URL:
+    try:
+        sa_url = make_url(url)
+    except ArgumentError as e:
+        raise ConfigError(f"not a database URL: {url!r}") from e
+    backend = sa_url.get_backend_name()
+    if backend == "sqlite":
+        return sa_url.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return sa_url.set(drivername="postgresql+asyncpg")
+    raise ConfigError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    # The sqlite3 module's legacy transaction control never BEGINs before a SELECT and cannot
+    # BEGIN IMMEDIATE; SQLAlchemy's documented recipe hands BEGIN to us instead.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A write transaction takes the write lock up front, so it never fails half-way
+        # with SQLITE_BUSY on lock upgrade; reads stay deferred and run beside it (WAL).
+        immediate = conn.get_execution_options().get("warta_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _run_migrations(sync_conn: Connection) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, "head")
+
+
+async def open_store(
+    url: str,
+    *,
+    connect_args: Mapping[str, Any] | None = None,
+    migrate: bool = True,
+    busy_timeout_ms: int = 10_000,
+) -> SQLStore:
+    """Connect to ``url`` and bring its schema to the latest revision.
+
+    ``url`` is a SQLAlchemy URL: ``sqlite+aiosqlite:///path/warta.db`` or
+    ``postgresql+asyncpg://user@host:5432/db`` (plain ``sqlite://`` / ``postgresql://`` get the
+    async driver). ``connect_args`` go to the driver (e.g. asyncpg ``server_settings``).
+    Concurrent starters are safe: on PostgreSQL migrations run under an advisory lock.
+
+    Raises ConfigError for a malformed or unsupported URL, StoreError when the database cannot
+    be reached or migrated.
+    """
+    sa_url = _normalize_url(url)
+    is_sqlite = sa_url.get_backend_name() == "sqlite"
+    if is_sqlite and sa_url.database not in (None, "", ":memory:"):
+        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        sa_url,
+        connect_args=dict(connect_args or {}),
+        pool_pre_ping=not is_sqlite,
+    )
+    if is_sqlite:
+        _setup_sqlite(engine, busy_timeout_ms)
+    store = SQLStore(engine)
+    if migrate:
+        try:
+            async with store._write() as conn:
+                if store._pg:
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK}
+                    )
+                await conn.run_sync(_run_migrations)
+        except BaseException:
+            await store.close()
+            raise
+    return store
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class SQLStore:
+    """The :class:`bot.store.base.Store` on SQLAlchemy. Create it with :func:`open_store`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._write_engine = engine.execution_options(warta_write=True)
+        self._pg = engine.dialect.name == "postgresql"
+        # SQLite has one writer: queue writers here instead of in SQLite's busy handler.
+        self._lock: asyncio.Lock | None = None if self._pg else asyncio.Lock()
+        self._closed = False
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    async def __aenter__(self) -> SQLStore:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(Exception):
+                await self._engine.dispose()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        with _mapped_errors():
+            async with self._engine.connect() as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        with _mapped_errors():
+            async with contextlib.AsyncExitStack() as stack:
+                if self._lock is not None:
+                    await stack.enter_async_context(self._lock)
+                conn = await stack.enter_async_context(self._write_engine.begin())
+                yield conn
+
+    def _insert(self, tbl: Any) -> sqlite.Insert | postgresql.Insert:
+        return postgresql.insert(tbl) if self._pg else sqlite.insert(tbl)
+
+    # ------------------------------------------------------------------ feeds
+
+    async def add_feed(self, feed: Feed) -> Feed:
+        values: dict[str, Any] = {"url": feed.url, "lang": feed.lang, "interval_s": feed.interval_s}
+        values |= _feed_state(feed)
+        if values["next_check_at"] is None:
+            values["next_check_at"] = _now()
+        ins = self._insert(feeds).values(values)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[feeds.c.url],
+            set_={
+                "interval_s": ins.excluded.interval_s,
+                "lang": ins.excluded.lang,
+                "title": func.coalesce(feeds.c.title, ins.excluded.title),
+            },
+        ).returning(*feeds.c)
+        async with self._write() as conn:
+            row = (await conn.execute(stmt)).one()
+        return _feed(row)
+
+    async def remove_feed(self, url: str) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(feeds).where(feeds.c.url == url).returning(feeds.c.id)
+            )
+            return result.first() is not None
+
+    async def get_feed(self, url: str) -> Feed | None:
+        async with self._read() as conn:
+            row = (await conn.execute(select(feeds).where(feeds.c.url == url))).first()
+        return None if row is None else _feed(row)
+
+    async def list_feeds(self) -> list[Feed]:
+        async with self._read() as conn:
+            rows = (await conn.execute(select(feeds).order_by(feeds.c.id))).all()
+        return [_feed(r) for r in rows]
+
+    async def claim_due_feeds(
+        self, now: datetime, *, limit: int, lease_s: float = 300
+    ) -> list[Feed]:
+        if limit <= 0:
+            return []
+        due = and_(feeds.c.disabled_reason.is_(None), feeds.c.next_check_at <= now)
+        pick = select(feeds.c.id).where(due).order_by(feeds.c.next_check_at, feeds.c.id)
+        pick = pick.limit(limit)
+        if self._pg:
+            pick = pick.with_for_update(skip_locked=True)
+        async with self._write() as conn:
+            ids = list((await conn.execute(pick)).scalars())
+            if not ids:
+                return []
+            # Re-checking `due` makes the claim safe even where row locks don't exist
+            # (another process's SQLite connection): a row claimed meanwhile is skipped.
+            claim = (
+                update(feeds)
+                .where(feeds.c.id.in_(ids), due)
+                .values(next_check_at=now + timedelta(seconds=lease_s))
+                .returning(*feeds.c)
+            )
+            rows = (await conn.execute(claim)).all()
+        order = {id_: i for i, id_ in enumerate(ids)}
+        return sorted((_feed(r) for r in rows), key=lambda f: order[f.id or 0])
+
+    async def save_feeds(self, feeds_: Sequence[Feed]) -> None:
+        if not feeds_:
+            return
+        params = [{"b_url": f.url, **_feed_state(f)} for f in feeds_]
+        stmt = update(feeds).where(feeds.c.url == bindparam("b_url"))
+        async with self._write() as conn:
+            await conn.execute(stmt, params)
+
+    # ------------------------------------------------------------------ stories
+
+    async def known_keys(self, feed_url: str, keys: Sequence[str]) -> dict[str, str]:
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        async with self._read() as conn:
+            return await self._known(conn, feed_url, unique)
+
+    async def _known(
+        self, conn: AsyncConnection, feed_url: str, keys: Sequence[str]
+    ) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(keys):
+            stmt = select(stories.c.key, stories.c.content_hash).where(
+                stories.c.feed_url == feed_url, stories.c.key.in_(chunk)
+            )
+            found.update((k, h) for k, h in await conn.execute(stmt))
+        return found
+
+    def _story_row(self, story: Story, now: datetime) -> dict[str, Any]:
+        fetched = story.fetched_at or now
+        return {
+            "feed_url": story.feed_url,
+            "key": story.key,
+            "url": story.url,
+            "title": story.title,
+            "text": story.text,
+            "source": story.source,
+            "lang": story.lang,
+            "published": story.published,
+            "fetched_at": fetched,
+            "sort_at": story.published or fetched,
+            "content_hash": story.content_hash,
+            "relevance": story.relevance,
+            "matched": list(story.matched),
+            "bullets": list(story.bullets),
+            "search_title": fold(story.title) if self._pg else None,
+            "search_text": fold(story.text) if self._pg else None,
+        }
+
+    async def upsert_stories(self, stories_: Sequence[Story]) -> list[Story]:
+        if not stories_:
+            return []
+        now = _now()
+        latest: dict[tuple[str, str], Story] = {}
+        for s in stories_:
+            latest.pop((s.feed_url, s.key), None)  # last duplicate wins, at its position
+            latest[(s.feed_url, s.key)] = s
+        by_feed: dict[str, list[str]] = {}
+        for feed_url, key in latest:
+            by_feed.setdefault(feed_url, []).append(key)
+
+        async with self._write() as conn:
+            existing: dict[tuple[str, str], str] = {}
+            for feed_url, keys in by_feed.items():
+                known = await self._known(conn, feed_url, keys)
+                existing.update(((feed_url, k), h) for k, h in known.items())
+            fresh = [s for ident, s in latest.items() if ident not in existing]
+            edited = [
+                s
+                for ident, s in latest.items()
+                if ident in existing and existing[ident] != s.content_hash
+            ]
+            inserted: dict[tuple[str, str], tuple[int, datetime]] = {}
+            if fresh:
+                # DO NOTHING: a concurrent worker that inserted the same entry first owns
+                # it as "new"; we must not announce it twice.
+                stmt = (
+                    self._insert(stories)
+                    .on_conflict_do_nothing(index_elements=[stories.c.feed_url, stories.c.key])
+                    .returning(
+                        stories.c.id, stories.c.feed_url, stories.c.key, stories.c.fetched_at
+                    )
+                )
+                rows = await conn.execute(stmt, [self._story_row(s, now) for s in fresh])
+                for id_, feed_url, key, fetched in rows:
+                    inserted[(feed_url, key)] = (id_, fetched)
+            if edited:
+                await conn.execute(
+                    update(stories).where(
+                        stories.c.feed_url == bindparam("b_feed"),
+                        stories.c.key == bindparam("b_key"),
+                    ),
+                    [self._edit_params(s) for s in edited],
+                )
+        return [
+            replace(s, id=inserted[ident][0], fetched_at=inserted[ident][1])
+            for ident, s in latest.items()
+            if ident in inserted
+        ]
+
+    def _edit_params(self, s: Story) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "b_feed": s.feed_url,
+            "b_key": s.key,
+            "title": s.title,
+            "text": s.text,
+            "content_hash": s.content_hash,
+            "relevance": s.relevance,
+            "matched": list(s.matched),
+            "bullets": list(s.bullets),
+        }
+        if self._pg:
+            params["search_title"] = fold(s.title)
+            params["search_text"] = fold(s.text)
+        return params
+
+    async def get_story(self, id: int) -> Story | None:
+        async with self._read() as conn:
+            row = (await conn.execute(select(stories).where(stories.c.id == id))).first()
+        return None if row is None else _story(row)
+
+    async def stories_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        lang: str | None = None,
+        min_relevance: float | None = None,
+        limit: int = 200,
+    ) -> list[Story]:
+        conds: list[ColumnElement[bool]] = [stories.c.sort_at >= start, stories.c.sort_at < end]
+        if lang is not None:
+            conds.append(stories.c.lang == lang)
+        if min_relevance is not None:
+            conds.append(stories.c.relevance >= min_relevance)
+        stmt = (
+            select(stories)
+            .where(*conds)
+            .order_by(stories.c.sort_at.desc(), stories.c.id.desc())
+            .limit(limit)
+        )
+        return await self._stories(stmt)
+
+    async def latest(
+        self,
+        n: int,
+        *,
+        relevant_only: bool = True,
+        lang: str | None = None,
+        min_relevance: float = 0.5,
+    ) -> list[Story]:
+        stmt = select(stories).order_by(stories.c.sort_at.desc(), stories.c.id.desc()).limit(n)
+        if relevant_only:
+            stmt = stmt.where(stories.c.relevance >= min_relevance)
+        if lang is not None:
+            stmt = stmt.where(stories.c.lang == lang)
+        return await self._stories(stmt)
+
+    async def search(self, query: str, *, limit: int = 10, lang: str | None = None) -> list[Story]:
+        terms = search_terms(query)
+        if not terms or limit <= 0:
+            return []
+        if self._pg:
+            tsq = func.to_tsquery(
+                literal_column("'simple'"), bindparam("tsq", _tsquery(terms), type_=Text)
+            )
+            vector: ColumnElement[Any] = literal_column(f"({_PG_SEARCH_VECTOR})")
+            stmt = (
+                select(stories)
+                .where(vector.op("@@")(tsq))
+                .order_by(func.ts_rank(vector, tsq).desc(), stories.c.sort_at.desc())
+            )
+        else:
+            fts = table("stories_fts", column("rowid"))
+            stmt = (
+                select(stories)
+                .select_from(stories.join(fts, fts.c.rowid == stories.c.id))
+                .where(text("stories_fts MATCH :fts_q").bindparams(fts_q=_fts5_query(terms)))
+                .order_by(text(_SQLITE_BM25), stories.c.sort_at.desc())
+            )
+        if lang is not None:
+            stmt = stmt.where(stories.c.lang == lang)
+        return await self._stories(stmt.limit(limit))
+
+    async def _stories(self, stmt: Any) -> list[Story]:
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [_story(r) for r in rows]
+
+    # ------------------------------------------------------------------ subscriptions
+
+    async def upsert_subscription(self, sub: Subscription) -> Subscription:
+        values = {
+            "platform": sub.channel.platform,
+            "channel_id": sub.channel.id,
+            "lang": sub.lang,
+            "schedule": sub.schedule,
+            "tz": sub.tz,
+            "keywords": list(sub.keywords),
+            "max_stories": sub.max_stories,
+            "paused": sub.paused,
+            "paused_reason": _cap(sub.paused_reason),
+            "next_run_at": sub.next_run_at,
+            "last_window_end": sub.last_window_end,
+            "created_by": sub.created_by,
+        }
+        ins = self._insert(subscriptions).values({**values, "created_at": _now()})
+        stmt = ins.on_conflict_do_update(
+            index_elements=[subscriptions.c.platform, subscriptions.c.channel_id],
+            set_={k: ins.excluded[k] for k in values if k not in ("platform", "channel_id")},
+        ).returning(*subscriptions.c)
+        async with self._write() as conn:
+            row = (await conn.execute(stmt)).one()
+        return _subscription(row)
+
+    @staticmethod
+    def _channel_is(channel: ChannelRef) -> ColumnElement[bool]:
+        return and_(
+            subscriptions.c.platform == channel.platform,
+            subscriptions.c.channel_id == channel.id,
+        )
+
+    async def get_subscription(self, channel: ChannelRef) -> Subscription | None:
+        async with self._read() as conn:
+            stmt = select(subscriptions).where(self._channel_is(channel))
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else _subscription(row)
+
+    async def delete_subscription(self, channel: ChannelRef) -> bool:
+        stmt = delete(subscriptions).where(self._channel_is(channel))
+        async with self._write() as conn:
+            result = await conn.execute(stmt.returning(subscriptions.c.id))
+            return result.first() is not None
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        async with self._read() as conn:
+            rows = (await conn.execute(select(subscriptions).order_by(subscriptions.c.id))).all()
+        return [_subscription(r) for r in rows]
+
+    async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]:
+        stmt = (
+            select(subscriptions)
+            .where(
+                subscriptions.c.paused.is_(False),
+                func.lower(func.trim(subscriptions.c.schedule)) != ScheduleKind.INSTANT.value,
+                subscriptions.c.next_run_at <= now,
+            )
+            .order_by(subscriptions.c.next_run_at, subscriptions.c.id)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [_subscription(r) for r in rows]
+
+    async def pause_subscription(self, id: int, reason: str) -> bool:
+        stmt = (
+            update(subscriptions)
+            .where(subscriptions.c.id == id)
+            .values(paused=True, paused_reason=_cap(reason))
+            .returning(subscriptions.c.id)
+        )
+        async with self._write() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    # ------------------------------------------------------------------ outbox
+
+    async def enqueue_delivery(
+        self, delivery: Delivery, *, advance: Subscription | None = None
+    ) -> Delivery | None:
+        values = {
+            "subscription_id": delivery.subscription_id,
+            "platform": delivery.channel.platform,
+            "channel_id": delivery.channel.id,
+            "key": delivery.key,
+            "payload": delivery.payload,
+            "state": DeliveryState(delivery.state).value,
+            "attempts": delivery.attempts,
+            "not_before": delivery.not_before,
+            "sent_parts": list(delivery.sent_parts),
+            "last_error": _cap(delivery.last_error),
+            "created_at": delivery.created_at or _now(),
+        }
+        stmt = (
+            self._insert(deliveries)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[deliveries.c.key])
+            .returning(*deliveries.c)
+        )
+        async with self._write() as conn:
+            row = (await conn.execute(stmt)).first()
+            if advance is not None:
+                if advance.id is None:
+                    raise ValueError("advance needs a stored subscription (id is None)")
+                await conn.execute(
+                    update(subscriptions)
+                    .where(subscriptions.c.id == advance.id)
+                    .values(
+                        next_run_at=advance.next_run_at,
+                        last_window_end=advance.last_window_end,
+                    )
+                )
+        return None if row is None else _delivery(row)
+
+    async def claim_deliveries(
+        self, now: datetime, *, limit: int = 20, lease_s: float = 120
+    ) -> list[Delivery]:
+        if limit <= 0:
+            return []
+        ready = or_(
+            and_(
+                deliveries.c.state == DeliveryState.PENDING.value,
+                or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now),
+            ),
+            and_(
+                deliveries.c.state == DeliveryState.SENDING.value,
+                deliveries.c.lease_until <= now,
+            ),
+        )
+        active = deliveries.c.subscription_id.in_(
+            select(subscriptions.c.id).where(subscriptions.c.paused.is_(False))
+        )
+        pick = select(deliveries.c.id).where(ready, active).order_by(deliveries.c.id).limit(limit)
+        if self._pg:
+            pick = pick.with_for_update(skip_locked=True, of=deliveries)
+        async with self._write() as conn:
+            ids = list((await conn.execute(pick)).scalars())
+            if not ids:
+                return []
+            claim = (
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids), ready)
+                .values(
+                    state=DeliveryState.SENDING.value,
+                    lease_until=now + timedelta(seconds=lease_s),
+                    attempts=deliveries.c.attempts + 1,
+                )
+                .returning(*deliveries.c)
+            )
+            rows = (await conn.execute(claim)).all()
+        return sorted((_delivery(r) for r in rows), key=lambda d: d.id or 0)
+
+    async def record_part_sent(
+        self, delivery_id: int, message_id: str, *, lease_until: datetime | None = None
+    ) -> None:
+        # Appending inside the UPDATE (not read-modify-write in Python) is what makes this
+        # safe when a slow sender and a re-claimer record parts at the same time.
+        appended: Any
+        if self._pg:
+            appended = deliveries.c.sent_parts.op("||", return_type=JSONB)(
+                func.jsonb_build_array(bindparam("mid", message_id, type_=Text))
+            )
+        else:
+            appended = func.json_insert(
+                deliveries.c.sent_parts, "$[#]", bindparam("mid", message_id, type_=Text)
+            )
+        values: dict[str, Any] = {"sent_parts": appended}
+        if lease_until is not None:
+            values["lease_until"] = lease_until
+        stmt = update(deliveries).where(deliveries.c.id == delivery_id).values(values)
+        async with self._write() as conn:
+            await conn.execute(stmt)
+
+    async def mark_sent(self, id: int) -> None:
+        stmt = (
+            update(deliveries)
+            .where(deliveries.c.id == id)
+            .values(state=DeliveryState.SENT.value, lease_until=None, sent_at=_now())
+        )
+        async with self._write() as conn:
+            await conn.execute(stmt)
+
+    async def retry_delivery(self, id: int, *, not_before: datetime, error: str) -> None:
+        stmt = (
+            update(deliveries)
+            .where(deliveries.c.id == id)
+            .values(
+                state=DeliveryState.PENDING.value,
+                not_before=not_before,
+                lease_until=None,
+                last_error=_cap(error),
+            )
+        )
+        async with self._write() as conn:
+            await conn.execute(stmt)
+
+    async def fail_delivery(self, id: int, error: str) -> None:
+        stmt = (
+            update(deliveries)
+            .where(deliveries.c.id == id)
+            .values(state=DeliveryState.FAILED.value, lease_until=None, last_error=_cap(error))
+            .returning(deliveries.c.subscription_id)
+        )
+        async with self._write() as conn:
+            sub_id = (await conn.execute(stmt)).scalar_one_or_none()
+            if sub_id is not None:
+                await conn.execute(
+                    update(subscriptions)
+                    .where(subscriptions.c.id == sub_id)
+                    .values(paused=True, paused_reason=_cap(error))
+                )
+
+    async def list_deliveries(self, state: DeliveryState | None = None) -> list[Delivery]:
+        stmt = select(deliveries).order_by(deliveries.c.id)
+        if state is not None:
+            stmt = stmt.where(deliveries.c.state == DeliveryState(state).value)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [_delivery(r) for r in rows]
+
+    # ------------------------------------------------------------------ meta
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self._read() as conn:
+            stmt = select(meta.c.value).where(meta.c.key == key)
+            value: str | None = (await conn.execute(stmt)).scalar_one_or_none()
+        return value
+
+    async def set_meta(self, key: str, value: str) -> None:
+        ins = self._insert(meta).values(key=key, value=value)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[meta.c.key], set_={"value": ins.excluded.value}
+        )
+        async with self._write() as conn:
+            await conn.execute(stmt)
+
+
+@contextlib.contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """Map SQLAlchemy/driver/network errors to StoreError at the boundary.
+
+    A naive datetime is the caller's bug, not a database problem: SQLAlchemy wraps the
+    ValueError from the type's bind processing, and it is unwrapped back to ValueError here.
+    """
+    try:
+        yield
+    except StatementError as e:
+        if isinstance(e.orig, ValueError) and not isinstance(e.orig, SQLAlchemyError):
+            raise ValueError(str(e.orig)) from e
+        raise StoreError(f"database error: {e}") from e
+    except (SQLAlchemyError, OSError) as e:
+        raise StoreError(f"database error: {e}") from e

@@ -1,0 +1,1 @@
+"""Third-party peers started by tests on loopback (Telegram Bot API emulator)."""

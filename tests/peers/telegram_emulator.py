@@ -1,0 +1,546 @@
+"""A Telegram Bot API peer for tests: the third-party ``telegram-test-api`` emulator (node) behind a
+small fix-up proxy (aiohttp, in the test process). Nothing leaves 127.0.0.1.
+
+Installing the emulator is a build step, never done at import or test time::
+
+    npm ci --prefix tests/peers
+
+Why a proxy: python-telegram-bot 22 cannot use the emulator's answers as they are. The proxy
+corrects them (see :data:`FIXUPS`), implements the few methods the emulator lacks from state a
+test sets up (chat administrators, chats, command menus), checks HTML parse mode like Telegram
+does, and injects errors on demand. The emulator enforces no limits and never answers 429, so a
+test that needs flood control *injects* it here and says so.
+
+Simulating people: :meth:`FixupProxy.user_sends` posts a user's message to the emulator's client
+API (``POST /sendMessage``); :meth:`FixupProxy.bot_messages` reads what the bot sent from
+``POST /getUpdatesHistory``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html.parser
+import itertools
+import json
+import queue
+import secrets
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+PEERS_DIR = Path(__file__).resolve().parent
+LAUNCHER = PEERS_DIR / "tg_launcher.js"
+PACKAGE = PEERS_DIR / "node_modules" / "telegram-test-api" / "package.json"
+INSTALL_HINT = "npm ci --prefix tests/peers"
+
+BOT_USERNAME = "TestNameBot"  # what the emulator's getMe answers
+BOT_ID = 666
+
+FIXUPS = (
+    "getMe: add is_bot=true (PTB's User requires it)",
+    "sendMessage: date from milliseconds to seconds",
+    "sendMessage: link_preview_options echoed as a JSON string -> object",
+    "editMessageText: null result -> the edited Message",
+    "getUpdates: updates from chats of type 'channel' become channel_post (emulator only knows "
+    "message); the emulator's private botToken field is removed from updates",
+)
+
+LOCAL_METHODS = (
+    "setMyCommands",
+    "getMyCommands",
+    "deleteMyCommands",
+    "getChat",
+    "getChatMember",
+    "getChatAdministrators",
+)
+"""Bot API methods the emulator does not have, answered by the proxy from test-provided state."""
+
+_TELEGRAM_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+    "tg-emoji", "code", "pre", "blockquote",
+}  # fmt: skip
+_TELEGRAM_ENTITIES = {"lt", "gt", "amp", "quot"}
+
+
+def emulator_problem() -> str | None:
+    """Why the emulator cannot run here (None when it can)."""
+    if shutil.which("node") is None:
+        return "node is not on PATH (needed for the telegram-test-api emulator)"
+    if not PACKAGE.is_file():
+        return f"telegram-test-api is not installed: run `{INSTALL_HINT}`"
+    return None
+
+
+# --------------------------------------------------------------------------- the node emulator
+
+
+class NodeEmulator:
+    """The ``telegram-test-api`` process. Synchronous so one can serve a whole test module;
+    tests isolate themselves by using a fresh bot token each (the emulator keys state by it)."""
+
+    def __init__(self, *, startup_timeout: float = 20.0) -> None:
+        self.startup_timeout = startup_timeout
+        self.port: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: Any = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("emulator not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            ["node", str(LAUNCHER)],
+            cwd=PEERS_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
+        lines: queue.Queue[bytes] = queue.Queue()
+        stdout = self._proc.stdout
+        assert stdout is not None
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        try:
+            line = lines.get(timeout=self.startup_timeout)
+            self.port = int(json.loads(line)["port"])
+        except (queue.Empty, ValueError, KeyError) as e:
+            self._stderr.seek(0)
+            detail = self._stderr.read().decode(errors="replace")[-2000:]
+            self.stop()
+            raise RuntimeError(f"telegram-test-api did not start: {detail}") from e
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            assert proc.stdin is not None and proc.stdout is not None
+            with contextlib.suppress(OSError):
+                proc.stdin.close()  # the launcher exits when its stdin ends
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.terminate()
+                proc.wait(timeout=10)
+            proc.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def __enter__(self) -> NodeEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- HTML check
+
+
+class _TelegramHTMLCheck(html.parser.HTMLParser):
+    """Telegram's HTML parse mode rules, enough to refuse what Telegram refuses: only its tags,
+    properly nested, and only the four named entities."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.error: str | None = None
+        self.visible: list[str] = []
+
+    def _fail(self, message: str) -> None:
+        if self.error is None:
+            self.error = message
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _TELEGRAM_TAGS:
+            self._fail(f'Unsupported start tag "{tag}"')
+        self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._fail(f'Unsupported start tag "{tag}/"')
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self._fail(f'Unmatched end tag "{tag}"')
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.visible.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in _TELEGRAM_ENTITIES:
+            self._fail(f'Unsupported HTML entity "&{name};"')
+        self.visible.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name: str) -> None:
+        self.visible.append(html.unescape(f"&#{name};"))
+
+
+def telegram_html_error(text: str) -> tuple[str | None, str]:
+    """(the parse error Telegram would give or None, the visible text)."""
+    check = _TelegramHTMLCheck()
+    check.feed(text)
+    check.close()
+    if check.stack and check.error is None:
+        check.error = f'Can\'t find end tag corresponding to start tag "{check.stack[-1]}"'
+    return check.error, "".join(check.visible)
+
+
+# --------------------------------------------------------------------------- the proxy
+
+
+@dataclass
+class Injected:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeChat:
+    id: int
+    type: str
+    title: str | None = None
+    username: str | None = None
+    admins: set[int] = field(default_factory=set)
+    creator: int | None = None
+
+
+_token_counter = itertools.count(100001)
+
+
+class FixupProxy:
+    """A Bot API endpoint for PTB (``base_url``) in front of the node emulator."""
+
+    def __init__(self, emulator_url: str, *, token: str | None = None, strict_html: bool = True):
+        self.emulator_url = emulator_url.rstrip("/")
+        self.token = token or f"{next(_token_counter)}:{secrets.token_urlsafe(27)}"
+        self.strict_html = strict_html
+        self.port: int | None = None
+        self.calls: list[tuple[str, dict[str, Any]]] = []  # (method, params) as PTB sent them
+        self.commands: dict[str | None, list[dict[str, str]]] = {}
+        self.chats: dict[int, FakeChat] = {}
+        self._injected: dict[str, list[Injected]] = defaultdict(list)
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._message_ids = itertools.count(1)
+
+    # ------------------------------------------------------------- set-up for tests
+
+    @property
+    def base_url(self) -> str:
+        """What Warta's WARTA_TELEGRAM_BASE_URL would be: the server root."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def add_chat(self, chat: FakeChat) -> FakeChat:
+        self.chats[chat.id] = chat
+        return chat
+
+    def inject(self, method: str, status: int, body: dict[str, Any], times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with this error instead of the emulator."""
+        self._injected[method].extend(Injected(status, body) for _ in range(times))
+
+    def inject_429(self, times: int = 1, retry_after: int = 1) -> None:
+        """Flood control for the next ``times`` sendMessage calls (the emulator has no limits)."""
+        self.inject(
+            "sendMessage",
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {retry_after}",
+                "parameters": {"retry_after": retry_after},
+            },
+            times,
+        )
+
+    def inject_error(self, description: str, status: int = 400, times: int = 1) -> None:
+        self.inject(
+            "sendMessage",
+            status,
+            {"ok": False, "error_code": status, "description": description},
+            times,
+        )
+
+    def calls_of(self, method: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == method]
+
+    # ------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._bot_api)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self._session = aiohttp.ClientSession()
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FixupProxy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------- simulated people
+
+    async def user_sends(
+        self,
+        text: str,
+        *,
+        chat_id: int,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        language_code: str | None = None,
+        chat_title: str | None = None,
+        sender_chat: dict[str, Any] | None = None,
+    ) -> None:
+        """A person (or a channel, with ``chat_type="channel"``) posts ``text``; a leading
+        "/command" gets a bot_command entity, as Telegram clients send it."""
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Tester"
+        else:
+            chat["title"] = chat_title or f"chat {chat_id}"
+        message: dict[str, Any] = {
+            "botToken": self.token,
+            "date": int(time.time()),
+            "chat": chat,
+            "text": text,
+        }
+        if user_id is not None:
+            sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+            if language_code:
+                sender["language_code"] = language_code
+            message["from"] = sender
+        if sender_chat is not None:
+            message["sender_chat"] = sender_chat
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        await self._client("sendMessage", message)
+
+    async def bot_messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """What the bot posted (the emulator's stored sendMessage bodies), oldest first."""
+        history = await self._client("getUpdatesHistory", {"token": self.token})
+        out = []
+        for item in history["result"]:
+            message = item["message"]
+            if "chat_id" not in message:  # a user's message
+                continue
+            if chat_id is None or str(message["chat_id"]) == str(chat_id):
+                out.append({**message, "message_id": item["messageId"]})
+        return out
+
+    async def wait_bot_messages(
+        self, chat_id: int, count: int = 1, *, timeout: float = 15.0
+    ) -> list[dict[str, Any]]:
+        """Poll until the bot posted ``count`` messages in ``chat_id``; a timeout fails the test
+        with what was seen (a deadline for a peer, not a timing assertion)."""
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        while True:
+            messages = await self.bot_messages(chat_id)
+            if len(messages) >= count or time.monotonic() > deadline:
+                if len(messages) < count:
+                    raise AssertionError(f"bot posted {len(messages)}/{count} in {chat_id}")
+                return messages
+            await asyncio.sleep(0.05)
+
+    async def _client(self, route: str, payload: dict[str, Any]) -> Any:
+        assert self._session is not None
+        async with self._session.post(f"{self.emulator_url}/{route}", json=payload) as resp:
+            resp.raise_for_status()
+            return await resp.json()
+
+    # ------------------------------------------------------------- the Bot API side
+
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], bytes]:
+        raw = await request.read()
+        params: dict[str, Any] = dict(request.query)
+        ctype = request.content_type
+        if ctype == "application/json" and raw:
+            params.update(json.loads(raw))
+        elif ctype == "application/x-www-form-urlencoded":
+            from urllib.parse import parse_qsl
+
+            params.update(parse_qsl(raw.decode(), keep_blank_values=True))
+        elif ctype.startswith("multipart/"):
+            raise web.HTTPBadRequest(text="multipart not supported by this peer")
+        # PTB sends objects as JSON strings inside the form.
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value[:1] in "[{":
+                with contextlib.suppress(ValueError):
+                    params[key] = json.loads(value)
+        return params, raw
+
+    async def _bot_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        params, raw = await self._params(request)
+        self.calls.append((method, params))
+        if self._injected.get(method):
+            injected = self._injected[method].pop(0)
+            return web.json_response(injected.body, status=injected.status)
+        if method in LOCAL_METHODS:
+            return self._local(method, params)
+        if method == "sendMessage" and self.strict_html:
+            refused = _check_message(params)
+            if refused is not None:
+                return refused
+        assert self._session is not None
+        async with self._session.request(
+            request.method,
+            f"{self.emulator_url}/bot{self.token}/{method}",
+            data=raw,
+            headers={"Content-Type": request.headers.get("Content-Type", "application/json")},
+        ) as resp:
+            try:
+                body = await resp.json(content_type=None)
+            except ValueError:
+                return _error(502, f"emulator answered non-JSON for {method}")
+            status = resp.status
+        if not isinstance(body, dict) or "ok" not in body:
+            # Unknown methods come back as {"message": ...} with 500: make it a Bot API error.
+            return _error(404 if status == 500 else status, f"Not Found: {body}")
+        return web.json_response(self._fix(method, params, body), status=status)
+
+    def _fix(self, method: str, params: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        result = body.get("result")
+        if method == "getMe" and isinstance(result, dict):
+            result.setdefault("is_bot", True)
+        elif method == "sendMessage" and isinstance(result, dict):
+            if isinstance(result.get("date"), int) and result["date"] > 10**11:
+                result["date"] //= 1000
+            lpo = result.get("link_preview_options")
+            if isinstance(lpo, str):
+                result["link_preview_options"] = json.loads(lpo)
+            for key in ("reply_parameters",):
+                if isinstance(result.get(key), str):
+                    result[key] = json.loads(result[key])
+        elif method == "editMessageText" and result is None:
+            body["result"] = {
+                "message_id": int(params.get("message_id", 0)),
+                "date": int(time.time()),
+                "chat": {"id": int(params.get("chat_id", 0)), "type": "private"},
+                "text": params.get("text", ""),
+            }
+        elif method == "getUpdates" and isinstance(result, list):
+            for update in result:
+                message = update.get("message")
+                if not isinstance(message, dict):
+                    continue
+                message.pop("botToken", None)
+                if message.get("chat", {}).get("type") == "channel":
+                    update["channel_post"] = update.pop("message")
+        return body
+
+    def _local(self, method: str, params: dict[str, Any]) -> web.Response:
+        if method == "setMyCommands":
+            self.commands[params.get("language_code") or None] = list(params["commands"])
+            return _ok(True)
+        if method == "getMyCommands":
+            return _ok(self.commands.get(params.get("language_code") or None, []))
+        if method == "deleteMyCommands":
+            self.commands.pop(params.get("language_code") or None, None)
+            return _ok(True)
+        chat = self._find_chat(params.get("chat_id"))
+        if chat is None:
+            return _error(400, "Bad Request: chat not found")
+        if method == "getChat":
+            info: dict[str, Any] = {"id": chat.id, "type": chat.type, "accent_color_id": 0}
+            info.update({k: v for k, v in (("title", chat.title), ("username", chat.username)) if v})
+            info["max_reaction_count"] = 11
+            return _ok(info)
+        if method == "getChatMember":
+            return _ok(_member(chat, int(params["user_id"])))
+        if method == "getChatAdministrators":
+            return _ok([_member(chat, uid) for uid in sorted(chat.admins | {chat.creator or 0}) if uid])
+        return _error(404, "Not Found")  # pragma: no cover
+
+    def _find_chat(self, chat_id: Any) -> FakeChat | None:
+        text = str(chat_id)
+        if text.startswith("@"):
+            return next((c for c in self.chats.values() if c.username == text[1:]), None)
+        with contextlib.suppress(ValueError):
+            return self.chats.get(int(text))
+        return None
+
+
+def _member(chat: FakeChat, user_id: int) -> dict[str, Any]:
+    user = {"id": user_id, "is_bot": user_id == BOT_ID, "first_name": f"user {user_id}"}
+    if user_id == chat.creator:
+        return {"status": "creator", "user": user, "is_anonymous": False}
+    if user_id in chat.admins:
+        rights = dict.fromkeys(
+            (
+                "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+                "can_delete_stories",
+            ),
+            False,
+        )  # fmt: skip
+        return {"status": "administrator", "user": user, **rights}
+    return {"status": "member", "user": user}
+
+
+def _check_message(params: dict[str, Any]) -> web.Response | None:
+    """Refuse a sendMessage the way Telegram does (markup, emptiness, length)."""
+    text = str(params.get("text", ""))
+    visible = text
+    if str(params.get("parse_mode", "")).upper() == "HTML":
+        error, visible = telegram_html_error(text)
+        if error is not None:
+            return _error(400, f"Bad Request: can't parse entities: {error}")
+    if not visible.strip():
+        return _error(400, "Bad Request: message text is empty")
+    if len(visible.strip().encode("utf-16-le")) // 2 > 4096:
+        return _error(400, "Bad Request: message is too long")
+    return None
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(status: int, description: str) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error_code": status, "description": description}, status=status
+    )
+
+
+@contextlib.contextmanager
+def node_emulator() -> Iterator[NodeEmulator]:
+    with NodeEmulator() as emulator:
+        yield emulator
+
+
+@contextlib.asynccontextmanager
+async def fixup_proxy(emulator: NodeEmulator, **kwargs: Any) -> AsyncIterator[FixupProxy]:
+    async with FixupProxy(emulator.url, **kwargs) as proxy:
+        yield proxy
