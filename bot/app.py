@@ -77,9 +77,7 @@ class App:
     async def open(cls, settings: Settings, *, database_url: str | None = None) -> App:
         stack = AsyncExitStack()
         try:
-            url = database_url or settings.database_url
-            _ensure_sqlite_dir(url)
-            store = await open_store(url)
+            store = await open_store(database_url or settings.database_url)
             stack.push_async_callback(store.close)
             fetcher = await stack.enter_async_context(
                 Fetcher(
@@ -131,8 +129,3 @@ class App:
             added += 1
         return added
 
-
-def _ensure_sqlite_dir(url: str) -> None:
-    prefix = "sqlite+aiosqlite:///"
-    if url.startswith(prefix) and ":memory:" not in url:
-        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,10 @@ EXIT_USAGE = 2
 
 
 def _since(text: str) -> timedelta:
-    seconds = parse_duration(text)
+    try:
+        seconds = parse_duration(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
     if not seconds or seconds <= 0:
         raise argparse.ArgumentTypeError(f"not a positive duration: {text!r} (try 24h, 3d)")
     return timedelta(seconds=seconds)

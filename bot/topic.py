@@ -131,6 +131,8 @@ class _Scoring:
     cooc_lead: float
     cooc_body: float
     central_min_weight: float
+    min_distinct_art: int
+    thin_art_factor: float
     threshold_by_lang: Mapping[str, float]
 
 
@@ -233,6 +235,8 @@ class TopicScorer:
             cooc_lead=_floats(sc, "cooc_lead", 1.3),
             cooc_body=_floats(sc, "cooc_body", 1.0),
             central_min_weight=_floats(sc, "central_min_weight", 0.6),
+            min_distinct_art=int(_floats(sc, "min_distinct_art", 2)),
+            thin_art_factor=_floats(sc, "thin_art_factor", 0.6),
             threshold_by_lang={str(k): _floats(by_lang, k, 0.0) for k in by_lang},
         )
         terms: list[_Term] = []
@@ -329,6 +333,7 @@ class TopicScorer:
         raw = {"ai": 0.0, "art": 0.0}
         ai_units: set[int] = set()
         art_units: set[int] = set()
+        central_art = 0
         for term, where in hits.items():
             kinds = {units.kinds[i] for i in where}
             boost = (
@@ -344,13 +349,10 @@ class TopicScorer:
                 ai_units.update(where)
             elif term.weight >= sc.central_min_weight:
                 art_units.update(where)
+                central_art += 1
 
-        cooc = 0.0
-        for i in ai_units & art_units:
-            kind = units.kinds[i]
-            cooc += (
-                sc.cooc_title if kind == "title" else sc.cooc_lead if kind == "lead" else sc.cooc_body
-            )
+        credit = {"title": sc.cooc_title, "lead": sc.cooc_lead, "body": sc.cooc_body}
+        cooc = sum(credit[units.kinds[i]] for i in ai_units & art_units)
 
         def sat(x: float, scale: float) -> float:
             return 1.0 - math.exp(-x / scale) if scale > 0 else float(x > 0)
@@ -361,6 +363,8 @@ class TopicScorer:
             * sat(cooc, sc.cooc_scale)
             * penalty
         )
+        if central_art < sc.min_distinct_art:
+            score *= sc.thin_art_factor
         threshold = self.threshold_for(lang)
         relevant = score >= threshold
 

@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+# python-telegram-bot 22 warns (an error under filterwarnings=error) whenever it builds a 429
+# error with integer seconds, unless the timedelta behaviour is opted into.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("WARTA_SHARED_DIR", ROOT.parent / "shared"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -122,12 +122,18 @@ def test_keywords_narrow_and_max_stories() -> None:
     assert all("Suno" not in e.story.title for e in narrowed.entries)
     assert narrowed.entries
     one = build_digest(
-        [SORA_ID, SORA_EN, SUNO_EN], lang="en", start=NOW - timedelta(days=1), end=NOW, max_stories=1
+        [SORA_ID, SORA_EN, SUNO_EN],
+        lang="en",
+        start=NOW - timedelta(days=1),
+        end=NOW,
+        max_stories=1,
     )
     assert len(one.entries) == 1
 
 
 def test_serialization_roundtrip() -> None:
-    digest = build_digest([SORA_ID, SORA_EN, SUNO_EN], lang="en", start=NOW - timedelta(days=1), end=NOW)
+    digest = build_digest(
+        [SORA_ID, SORA_EN, SUNO_EN], lang="en", start=NOW - timedelta(days=1), end=NOW
+    )
     again = digest_from_json(digest_to_json(digest))
     assert again == digest

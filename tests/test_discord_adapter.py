@@ -24,7 +24,7 @@ import pytest
 from discord import app_commands
 
 from bot.adapters import base
-from bot.adapters.discord import DiscordAdapter, create, invocation_from
+from bot.adapters.discord import DiscordAdapter, create
 from bot.commands import Invocation, Reply, ReplyItem
 from bot.errors import ConfigError, PermanentDeliveryError, RetryLater
 from bot.models import AlsoReported, ChannelRef, Digest, DigestEntry, Story, Summary, TopicResult
@@ -34,7 +34,9 @@ from tests.peers.discord_rest import APP_ID, TOKEN, DiscordREST
 GUILD_ID = 444444444444444444
 CHANNEL_ID = 555555555555555555
 USER_ID = 666666666666666666
+ADMINISTRATOR = 1 << 3
 MANAGE_CHANNELS = 1 << 4
+MANAGE_GUILD = 1 << 5
 SEND_MESSAGES = 1 << 11
 _ids = itertools.count(1_000_000_000_000_000_000)
 
@@ -71,14 +73,21 @@ class StubCore:
         if inv.command == "feeds":
             action = (inv.args.split() or ["list"])[0]
             if action in ("add", "remove") and not inv.is_admin:
-                return Reply(text="Only channel admins can change feeds.", lang="en",
-                             error=True, ephemeral=True)
+                return Reply(
+                    text="Only channel admins can change feeds.",
+                    lang="en",
+                    error=True,
+                    ephemeral=True,
+                )
             return Reply(text=f"feeds {inv.args}: ok", lang="en")
         return Reply(text=f"{inv.command} ok", lang="en")
 
     def feed_urls(self) -> list[str]:
-        return ["https://www.theverge.com/rss/index.xml", "https://rss.tempo.co/tekno",
-                "https://example.com/" + "x" * 120]
+        return [
+            "https://www.theverge.com/rss/index.xml",
+            "https://rss.tempo.co/tekno",
+            "https://example.com/" + "x" * 120,
+        ]
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -113,8 +122,13 @@ async def adapter(rest: DiscordREST, core: StubCore) -> AsyncIterator[DiscordAda
 
 
 def user(uid: int = USER_ID) -> dict[str, Any]:
-    return {"id": str(uid), "username": "reader", "discriminator": "0", "global_name": "Reader",
-            "avatar": None}
+    return {
+        "id": str(uid),
+        "username": "reader",
+        "discriminator": "0",
+        "global_name": "Reader",
+        "avatar": None,
+    }
 
 
 def interaction(
@@ -154,15 +168,32 @@ def interaction(
             guild={"id": str(GUILD_ID), "locale": "id", "features": []},
             channel_id=str(CHANNEL_ID),
             channel={
-                "id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "berita",
-                "position": 0, "nsfw": False, "parent_id": None, "topic": None,
-                "rate_limit_per_user": 0, "permission_overwrites": [], "flags": 0,
-                "permissions": str(perms), "last_message_id": None,
+                "id": str(CHANNEL_ID),
+                "type": 0,
+                "guild_id": str(GUILD_ID),
+                "name": "berita",
+                "position": 0,
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "rate_limit_per_user": 0,
+                "permission_overwrites": [],
+                "flags": 0,
+                "permissions": str(perms),
+                "last_message_id": None,
             },
             member={
-                "user": user(), "roles": [], "joined_at": "2025-01-01T00:00:00+00:00",
-                "deaf": False, "mute": False, "flags": 0, "pending": False, "nick": None,
-                "avatar": None, "premium_since": None, "communication_disabled_until": None,
+                "user": user(),
+                "roles": [],
+                "joined_at": "2025-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "pending": False,
+                "nick": None,
+                "avatar": None,
+                "premium_since": None,
+                "communication_disabled_until": None,
                 "permissions": str(perms),
             },
             context=0,
@@ -202,11 +233,24 @@ async def test_bad_token_is_config_error(rest: DiscordREST, core: StubCore) -> N
     await a.stop()  # safe twice
 
 
-async def test_start_syncs_commands_to_the_test_guild(adapter: DiscordAdapter, rest: DiscordREST) -> None:
+async def test_start_syncs_commands_to_the_test_guild(
+    adapter: DiscordAdapter, rest: DiscordREST
+) -> None:
     synced = rest.commands[str(GUILD_ID)]
     names = {c["name"] for c in synced}
-    assert names == {"subscribe", "unsubscribe", "settings", "digest", "latest", "search",
-                     "story", "summary", "feeds", "status", "help"}
+    assert names == {
+        "subscribe",
+        "unsubscribe",
+        "settings",
+        "digest",
+        "latest",
+        "search",
+        "story",
+        "summary",
+        "feeds",
+        "status",
+        "help",
+    }
     assert "global" not in rest.commands  # a test guild is synced instantly, not globally
     sub = next(c for c in synced if c["name"] == "subscribe")
     assert sub["name_localizations"]["id"] == "langganan"
@@ -262,7 +306,12 @@ async def test_search_defers_then_follows_up(
 ) -> None:
     await dispatch(adapter, interaction("search", [opt("query", "sora")]))
     inv = core.seen[-1]
-    assert (inv.command, inv.args, inv.is_admin, inv.chat_kind) == ("search", "sora", False, "group")
+    assert (inv.command, inv.args, inv.is_admin, inv.chat_kind) == (
+        "search",
+        "sora",
+        False,
+        "group",
+    )
     assert inv.channel == ChannelRef("discord", str(CHANNEL_ID))
     assert inv.user_id == str(USER_ID)
     [callback] = rest.interaction_callbacks
@@ -291,46 +340,68 @@ async def test_non_admin_feeds_add_is_refused_by_core(
 
     await dispatch(
         adapter,
-        interaction("feeds", [opt("action", "add"), opt("url", url)],
-                    perms=SEND_MESSAGES | MANAGE_CHANNELS),
+        interaction(
+            "feeds", [opt("action", "add"), opt("url", url)], perms=SEND_MESSAGES | MANAGE_CHANNELS
+        ),
     )
     assert core.seen[-1].is_admin is True
     data = rest.interaction_callbacks[-1]["data"]
     assert data["content"] == f"feeds add {url}: ok"
+
+    await dispatch(adapter, interaction("feeds"))  # action defaults to list
+    assert core.seen[-1].args == ""
+    await dispatch(adapter, interaction("feeds", [opt("action", "list")]))
+    assert core.seen[-1].args == ""
     assert not int(data.get("flags") or 0) & 64
 
 
 async def test_dm_user_is_admin_of_their_dm(adapter: DiscordAdapter, core: StubCore) -> None:
-    await dispatch(adapter, interaction("subscribe", [opt("lang", "en"),
-                                                      opt("schedule", "every 6h")], dm=True))
+    await dispatch(
+        adapter, interaction("subscribe", [opt("lang", "en"), opt("schedule", "every 6h")], dm=True)
+    )
     inv = core.seen[-1]
     assert (inv.chat_kind, inv.is_admin, inv.args) == ("private", True, "en every 6h")
 
 
-async def test_latest_range_and_subscribe_options_join(adapter: DiscordAdapter, core: StubCore) -> None:
+async def test_latest_range_and_subscribe_options_join(
+    adapter: DiscordAdapter, core: StubCore
+) -> None:
     await dispatch(adapter, interaction("latest", [opt("n", 5, type_=4)]))
     assert core.seen[-1].args == "5"
-    await dispatch(adapter, interaction("subscribe", [
-        opt("lang", "id"), opt("schedule", "weekly mon 09:00"), opt("keywords", "+musik -kripto"),
-    ]))
+    await dispatch(
+        adapter,
+        interaction(
+            "subscribe",
+            [
+                opt("lang", "id"),
+                opt("schedule", "weekly mon 09:00"),
+                opt("keywords", "+musik -kripto"),
+            ],
+        ),
+    )
     assert core.seen[-1].args == "id weekly mon 09:00 +musik -kripto"
 
 
 async def test_schedule_and_feed_autocomplete(adapter: DiscordAdapter, rest: DiscordREST) -> None:
-    await dispatch(adapter, interaction(
-        "subscribe", [opt("schedule", "dai", focused=True)], kind=4))
+    await dispatch(
+        adapter, interaction("subscribe", [opt("schedule", "dai", focused=True)], kind=4)
+    )
     cb = rest.interaction_callbacks[-1]
     assert cb["type"] == 8  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
     values = [c["value"] for c in cb["data"]["choices"]]
     assert "daily 08:00" in values
     assert "every 6h" not in values
 
-    await dispatch(adapter, interaction(
-        "feeds", [opt("action", "remove"), opt("url", "tempo", focused=True)], kind=4))
+    await dispatch(
+        adapter,
+        interaction("feeds", [opt("action", "remove"), opt("url", "tempo", focused=True)], kind=4),
+    )
     values = [c["value"] for c in rest.interaction_callbacks[-1]["data"]["choices"]]
     assert values == ["https://rss.tempo.co/tekno"]
-    await dispatch(adapter, interaction(
-        "feeds", [opt("action", "remove"), opt("url", "", focused=True)], kind=4))
+    await dispatch(
+        adapter,
+        interaction("feeds", [opt("action", "remove"), opt("url", "", focused=True)], kind=4),
+    )
     values = [c["value"] for c in rest.interaction_callbacks[-1]["data"]["choices"]]
     assert len(values) == 2  # the 100+ character URL cannot be a choice value
 
@@ -346,18 +417,21 @@ async def test_core_crash_gets_a_generic_ephemeral_answer(
     assert data["content"]
 
 
-def test_invocation_without_guild_permissions_is_not_admin() -> None:
-    client = discord.Client(intents=discord.Intents.none())
-    inter: discord.Interaction[discord.Client] = discord.Interaction.__new__(discord.Interaction)
-    # Only the attributes invocation_from reads; a full payload is covered by the tests above.
-    inter._permissions = 0
-    inter.guild_id = GUILD_ID
-    inter.channel = None
-    inter.user = discord.Object(id=USER_ID)  # type: ignore[assignment]
-    inter.locale = discord.Locale.indonesian
-    del client
-    inv = invocation_from(inter, "settings", "")
-    assert (inv.is_admin, inv.locale, inv.channel.id) == (False, "id", str(USER_ID))
+@pytest.mark.parametrize(
+    ("perms", "admin"),
+    [
+        (SEND_MESSAGES, False),
+        (SEND_MESSAGES | MANAGE_CHANNELS, True),
+        (SEND_MESSAGES | MANAGE_GUILD, True),
+        (ADMINISTRATOR, True),
+    ],
+)
+async def test_is_admin_from_resolved_permissions(
+    adapter: DiscordAdapter, core: StubCore, perms: int, admin: bool
+) -> None:
+    await dispatch(adapter, interaction("settings", perms=perms, locale="id"))
+    inv = core.seen[-1]
+    assert (inv.is_admin, inv.locale, inv.chat_kind) == (admin, "id", "group")
 
 
 # --------------------------------------------------------------------------- delivery
@@ -365,24 +439,43 @@ def test_invocation_without_guild_permissions_is_not_admin() -> None:
 
 def story_entry(i: int, title: str = "Seniman bocorkan Sora", bullets: int = 3) -> DigestEntry:
     story = Story(
-        feed_url="https://example.com/feed", key=f"k{i}", url=f"https://example.com/s/{i}",
-        title=title, text="...", source="Example News", lang="id",
-        published=datetime(2026, 11, 24, 1, 0, tzinfo=UTC), content_hash="h", id=i,
+        feed_url="https://example.com/feed",
+        key=f"k{i}",
+        url=f"https://example.com/s/{i}",
+        title=title,
+        text="...",
+        source="Example News",
+        lang="id",
+        published=datetime(2026, 11, 24, 1, 0, tzinfo=UTC),
+        content_hash="h",
+        id=i,
     )
-    summary = Summary(headline=title, bullets=tuple(f"Fakta {j} " * 40 for j in range(bullets)),
-                      lang="id")
-    return DigestEntry(story=story, summary=summary, topic=TopicResult(score=1.0, relevant=True),
-                       also=[AlsoReported("Tempo", "https://tempo.co/x")])
+    summary = Summary(
+        headline=title, bullets=tuple(f"Fakta {j} " * 40 for j in range(bullets)), lang="id"
+    )
+    return DigestEntry(
+        story=story,
+        summary=summary,
+        topic=TopicResult(score=1.0, relevant=True),
+        also=[AlsoReported("Tempo", "https://tempo.co/x")],
+    )
 
 
 def digest(n: int) -> Digest:
-    return Digest(lang="id", title="Ringkasan AI & Seniman — 24 Nov 2026",
-                  window_start=datetime(2026, 11, 23, tzinfo=UTC),
-                  window_end=datetime(2026, 11, 24, tzinfo=UTC), tz="Asia/Jakarta",
-                  entries=[story_entry(i) for i in range(n)], empty_text="Kosong.")
+    return Digest(
+        lang="id",
+        title="Ringkasan AI & Seniman — 24 Nov 2026",
+        window_start=datetime(2026, 11, 23, tzinfo=UTC),
+        window_end=datetime(2026, 11, 24, tzinfo=UTC),
+        tz="Asia/Jakarta",
+        entries=[story_entry(i) for i in range(n)],
+        empty_text="Kosong.",
+    )
 
 
-async def test_send_part_posts_embeds_without_mentions(adapter: DiscordAdapter, rest: DiscordREST) -> None:
+async def test_send_part_posts_embeds_without_mentions(
+    adapter: DiscordAdapter, rest: DiscordREST
+) -> None:
     parts = adapter.render_digest(digest(25))
     assert len(parts) >= 3
     ref = ChannelRef("discord", str(CHANNEL_ID))
@@ -398,8 +491,9 @@ async def test_send_part_posts_embeds_without_mentions(adapter: DiscordAdapter, 
 
 
 async def test_send_reply_outside_interaction(adapter: DiscordAdapter, rest: DiscordREST) -> None:
-    ids = await adapter.send_reply(ChannelRef("discord", str(CHANNEL_ID)),
-                                   Reply(text="@here hi", lang="en", digest=digest(1)))
+    ids = await adapter.send_reply(
+        ChannelRef("discord", str(CHANNEL_ID)), Reply(text="@here hi", lang="en", digest=digest(1))
+    )
     assert len(ids) == 2
     assert rest.messages[str(CHANNEL_ID)][0]["content"] == "@\u200bhere hi"
 
@@ -408,7 +502,9 @@ async def test_short_429_with_via_is_retried_by_discord_py(
     adapter: DiscordAdapter, rest: DiscordREST
 ) -> None:
     rest.inject_429(r"^/channels/\d+/messages$", retry_after=0.05)
-    msg_id = await adapter.send_part(ChannelRef("discord", str(CHANNEL_ID)), render_digest(digest(1))[0])
+    msg_id = await adapter.send_part(
+        ChannelRef("discord", str(CHANNEL_ID)), render_digest(digest(1))[0]
+    )
     assert msg_id
     assert len(rest.requests_to("POST", r"^/channels/\d+/messages$")) == 2
     assert len(rest.messages[str(CHANNEL_ID)]) == 1
@@ -422,7 +518,9 @@ async def test_long_429_becomes_retry_later(adapter: DiscordAdapter, rest: Disco
     assert str(CHANNEL_ID) not in rest.messages
 
 
-async def test_429_without_via_becomes_retry_later(adapter: DiscordAdapter, rest: DiscordREST) -> None:
+async def test_429_without_via_becomes_retry_later(
+    adapter: DiscordAdapter, rest: DiscordREST
+) -> None:
     rest.inject_429(r"^/channels/\d+/messages$", retry_after=3.0, via=False)
     with pytest.raises(RetryLater) as info:
         await adapter.send_part(ChannelRef("discord", str(CHANNEL_ID)), render_digest(digest(1))[0])
@@ -430,10 +528,10 @@ async def test_429_without_via_becomes_retry_later(adapter: DiscordAdapter, rest
     assert len(rest.requests_to("POST", r"^/channels/\d+/messages$")) == 1  # not retried
 
 
-@pytest.mark.parametrize(
-    ("status", "code"), [(403, 50013), (403, 50001), (404, 10003)]
-)
-async def test_permanent_errors(adapter: DiscordAdapter, rest: DiscordREST, status: int, code: int) -> None:
+@pytest.mark.parametrize(("status", "code"), [(403, 50013), (403, 50001), (404, 10003)])
+async def test_permanent_errors(
+    adapter: DiscordAdapter, rest: DiscordREST, status: int, code: int
+) -> None:
     rest.inject_error(r"^/channels/\d+/messages$", status, code, "Missing Permissions")
     with pytest.raises(PermanentDeliveryError, match=str(code)):
         await adapter.send_part(ChannelRef("discord", str(CHANNEL_ID)), render_digest(digest(1))[0])
@@ -467,8 +565,7 @@ async def test_slow_fast_command_is_deferred_before_discords_deadline(
 
     class SlowCore(StubCore):
         async def handle(self, inv: Invocation) -> Reply:
-            while not rest.interaction_callbacks:
-                await asyncio.sleep(0.01)
+            await rest.callback_seen.wait()
             return await super().handle(inv)
 
     a = DiscordAdapter(token=TOKEN, guild_id=GUILD_ID, defer_after_s=0.01)

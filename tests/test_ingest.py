@@ -74,7 +74,9 @@ async def test_poll_baseline_then_304_then_new_story(
 ) -> None:
     path = feed_server.add_bytes("/kabar.xml", rss([SORA, FLOOD]))
     feed_server.add_status("/gone.xml", 404)
-    feed_server.add_bytes("/page.html", b"<html><body>not a feed</body></html>", content_type="text/html")
+    feed_server.add_bytes(
+        "/page.html", b"<html><body>not a feed</body></html>", content_type="text/html"
+    )
     for p in (path, "/gone.xml", "/page.html"):
         await store.add_feed(Feed(url=feed_server.url(p), next_check_at=NOW))
 

@@ -30,7 +30,8 @@ RSS = b"""<?xml version="1.0" encoding="utf-8"?>
     <guid isPermaLink="false">berita-123</guid>
     <pubDate>Mon, 12 May 2025 03:00:00 GMT</pubDate>
     <author>redaksi@example.id (Redaksi)</author>
-    <description>&lt;p&gt;Paragraf satu.&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;p&gt;Paragraf dua.&lt;/p&gt;</description>
+    <description>&lt;p&gt;Paragraf satu.&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;
+      &lt;p&gt;Paragraf dua.&lt;/p&gt;</description>
     <media:thumbnail url="https://berita.example.id/img/1.jpg"/>
   </item>
   <item>
@@ -56,7 +57,8 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
     <published>2025-05-12T10:00:00+07:00</published>
     <updated>2025-05-13T10:00:00Z</updated>
     <summary>Short teaser.</summary>
-    <content type="html">&lt;p&gt;The long body of the story, much longer than the teaser.&lt;/p&gt;&lt;p&gt;Second paragraph.&lt;/p&gt;</content>
+    <content type="html">&lt;p&gt;The long body of the story, much longer than the teaser.&lt;/p&gt;
+      &lt;p&gt;Second paragraph.&lt;/p&gt;</content>
     <author><name>Ann Writer</name></author>
   </entry>
 </feed>
@@ -103,7 +105,8 @@ def test_rss20_fields() -> None:
     assert first.published == datetime(2025, 5, 12, 3, 0, tzinfo=UTC)
     assert first.image == "https://berita.example.id/img/1.jpg"
     assert first.lang == "id"  # inherited from the channel
-    assert first.author is not None and "Redaksi" in first.author
+    assert first.author is not None
+    assert "Redaksi" in first.author
     # relative link resolved against the document URL; Indonesian date parsed from the raw text
     assert second.link == "https://berita.example.id/relatif/2"
     assert second.published == datetime(2024, 12, 3, 6, 5, tzinfo=UTC)
@@ -292,7 +295,9 @@ def test_field_caps() -> None:
     ["Thu, 01 Jan 1970 00:00:00 GMT", "Fri, 01 Jan 2100 00:00:00 GMT", "Kamis, 1 Jan 1987"],
 )
 def test_out_of_range_dates_are_unknown(date: str) -> None:
-    body = _rss(f"<item><title>a</title><link>https://x.example/a</link><pubDate>{date}</pubDate></item>")
+    body = _rss(
+        f"<item><title>a</title><link>https://x.example/a</link><pubDate>{date}</pubDate></item>"
+    )
     assert parse_feed(body).entries[0].published is None
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -143,7 +144,7 @@ async def test_naive_datetime_is_refused(store: SQLStore) -> None:
 
 
 async def test_times_come_back_as_utc(store: SQLStore) -> None:
-    jakarta = T0.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Jakarta"))
+    jakarta = T0.astimezone(ZoneInfo("Asia/Jakarta"))
     await store.add_feed(Feed("https://a.example/f", next_check_at=jakarta))
     feed = await store.get_feed("https://a.example/f")
     assert feed is not None
@@ -179,7 +180,10 @@ async def test_get_list_remove_feed(store: SQLStore) -> None:
     assert await store.remove_feed("https://a.example/1") is True
     assert await store.remove_feed("https://a.example/1") is False
     assert await store.get_feed("https://a.example/1") is None
-    assert [f.url for f in await store.list_feeds()] == ["https://a.example/0", "https://a.example/2"]
+    assert [f.url for f in await store.list_feeds()] == [
+        "https://a.example/0",
+        "https://a.example/2",
+    ]
 
 
 async def test_claim_due_feeds_order_lease_and_exclusions(store: SQLStore) -> None:
@@ -574,6 +578,7 @@ async def test_record_part_sent_survives_a_reclaim(store: SQLStore) -> None:
     assert d is not None
     assert d.id is not None
     (first,) = await store.claim_deliveries(T0, lease_s=60)
+    assert first.sent_parts == []
     await store.record_part_sent(d.id, "m1")
     (second,) = await store.claim_deliveries(T0 + timedelta(seconds=61), lease_s=60)
     assert second.sent_parts == ["m1"]  # the new sender resumes after part 1
@@ -594,10 +599,7 @@ async def test_record_part_sent_loses_no_concurrent_append(
     did = d.id
     async with await backend.open() as other:
         await asyncio.gather(
-            *(
-                (store if n % 2 else other).record_part_sent(did, f"m{n}")
-                for n in range(30)
-            )
+            *((store if n % 2 else other).record_part_sent(did, f"m{n}") for n in range(30))
         )
     (row,) = await store.list_deliveries()
     assert sorted(row.sent_parts) == sorted(f"m{n}" for n in range(30))

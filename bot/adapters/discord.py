@@ -50,8 +50,14 @@ PLATFORM = "discord"
 SLOW_COMMANDS = frozenset({"digest", "search", "summary", "latest", "story"})
 DEFER_AFTER_S = 2.0
 
-SCHEDULE_EXAMPLES = ("daily 08:00", "daily 18:00", "every 6h", "every 12h", "weekly mon 09:00",
-                     "instant")
+SCHEDULE_EXAMPLES = (
+    "daily 08:00",
+    "daily 18:00",
+    "every 6h",
+    "every 12h",
+    "weekly mon 09:00",
+    "instant",
+)
 
 # Discord error codes that mean the channel will not accept our posts until a human acts.
 PERMANENT_CODES = {
@@ -94,9 +100,13 @@ INDONESIAN: dict[str, str] = {
     "list": "daftar",
     "add": "tambah",
     "remove": "hapus",
-    "Subscribe this channel to AI & artists digests": "Langganankan kanal ini ke ringkasan AI & seniman",
+    "Subscribe this channel to AI & artists digests": (
+        "Langganankan kanal ini ke ringkasan AI & seniman"
+    ),
     "Stop this channel's digests": "Hentikan ringkasan di kanal ini",
-    "Show or change this channel's digest settings": "Lihat atau ubah pengaturan ringkasan kanal ini",
+    "Show or change this channel's digest settings": (
+        "Lihat atau ubah pengaturan ringkasan kanal ini"
+    ),
     "Post a digest of the newest stories now": "Kirim ringkasan berita terbaru sekarang",
     "Show the latest stories": "Tampilkan berita terbaru",
     "Search stories": "Cari berita",
@@ -106,10 +116,11 @@ INDONESIAN: dict[str, str] = {
     "Show the bot's status": "Tampilkan status bot",
     "How to use the bot": "Cara memakai bot",
     "Digest language": "Bahasa ringkasan",
-    "When to post, e.g. daily 08:00, every 6h, weekly mon 09:00, instant":
-        "Kapan dikirim, mis. daily 08:00, every 6h, weekly mon 09:00, instant",
+    "When to post, e.g. daily 08:00, every 6h, weekly mon 09:00, instant": (
+        "Kapan dikirim, mis. daily 08:00, every 6h, weekly mon 09:00, instant"
+    ),
     "Keywords: +widen -exclude require": "Kata kunci: +perluas -kecualikan wajib",
-    "Changes, e.g. lang=en schedule=\"every 6h\"": "Perubahan, mis. lang=en schedule=\"every 6h\"",
+    'Changes, e.g. lang=en schedule="every 6h"': 'Perubahan, mis. lang=en schedule="every 6h"',
     "How many stories (1-20)": "Berapa berita (1-20)",
     "Words to search for": "Kata yang dicari",
     "Story number": "Nomor berita",
@@ -198,7 +209,7 @@ def map_http_error(e: Exception) -> DeliveryError:
         # 400 (a body we built wrong) or 401 (token revoked): not the channel's fault, so not a
         # reason to pause the subscription; the outbox records it as a failed delivery.
         return DeliveryError(f"discord {status} {code}: {e.text}")
-    if isinstance(e, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+    if isinstance(e, aiohttp.ClientError | TimeoutError | OSError):
         return RetryLater(f"discord network error: {e!r}", retry_after=5.0)
     return DeliveryError(f"discord send failed: {e!r}")
 
@@ -219,8 +230,8 @@ class WartaTree(app_commands.CommandTree[discord.Client]):
         command = interaction.command.name if interaction.command else "?"
         log.error("discord command /%s failed", command, exc_info=error)
         lang = norm_lang(str(interaction.locale))
-        text = t("error_internal", lang)
-        if text == "error_internal":
+        text = t("internal_error", lang)
+        if text == "internal_error":
             text = _FALLBACK_ERROR[lang]
         with contextlib.suppress(discord.HTTPException):
             if interaction.response.is_done():
@@ -279,8 +290,10 @@ class DiscordAdapter:
         try:
             await self.client.login(self._token)
         except discord.LoginFailure as e:
+            await self.client.close()  # login opened an HTTP session
             raise ConfigError("discord: the bot token was refused") from e
         except (discord.HTTPException, aiohttp.ClientError, OSError) as e:
+            await self.client.close()
             raise ConfigError(f"discord: cannot log in: {type(e).__name__}") from e
         self._started = True
         await self.tree.set_translator(WartaTranslator())
@@ -353,7 +366,11 @@ class DiscordAdapter:
         except CommandError as e:
             # The core normally turns these into error replies itself; this is the safety net.
             lang = norm_lang(inv.locale)
-            return Reply(text=t(e.key, lang, **e.params), lang=lang, error=True, ephemeral=True)
+            try:
+                text = t(e.key, lang, **e.params)
+            except (KeyError, IndexError, ValueError):
+                text = t("internal_error", lang)
+            return Reply(text=text, lang=lang, error=True, ephemeral=True)
 
     async def _answer(
         self, interaction: discord.Interaction[discord.Client], reply: Reply, *, deferred: bool
@@ -363,7 +380,7 @@ class DiscordAdapter:
         first, rest = parts[0], parts[1:]
         if deferred:
             await interaction.followup.send(
-                content=first["content"] or None,
+                content=first["content"] or "",
                 embeds=_embeds(first),
                 ephemeral=reply.ephemeral,
                 allowed_mentions=none,
@@ -377,7 +394,7 @@ class DiscordAdapter:
             )
         for part in rest:
             await interaction.followup.send(
-                content=part["content"] or None,
+                content=part["content"] or "",
                 embeds=_embeds(part),
                 ephemeral=reply.ephemeral,
                 allowed_mentions=none,
@@ -402,7 +419,7 @@ class DiscordAdapter:
                 embeds=_embeds(payload),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
-        except (discord.DiscordException, aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+        except (discord.DiscordException, aiohttp.ClientError, TimeoutError, OSError) as e:
             raise map_http_error(e) from e
         return str(message.id)
 
@@ -485,7 +502,7 @@ def build_commands(adapter: DiscordAdapter) -> None:
         name=locale_str("settings"),
         description=locale_str("Show or change this channel's digest settings"),
     )
-    @app_commands.describe(changes=locale_str("Changes, e.g. lang=en schedule=\"every 6h\""))
+    @app_commands.describe(changes=locale_str('Changes, e.g. lang=en schedule="every 6h"'))
     @app_commands.rename(changes=locale_str("changes"))
     @app_commands.default_permissions(manage_channels=True)
     async def settings(interaction: DInteraction, changes: str | None = None) -> None:
@@ -508,9 +525,7 @@ def build_commands(adapter: DiscordAdapter) -> None:
     @tree.command(name=locale_str("search"), description=locale_str("Search stories"))
     @app_commands.describe(query=locale_str("Words to search for"))
     @app_commands.rename(query=locale_str("query"))
-    async def search(
-        interaction: DInteraction, query: app_commands.Range[str, 1, 200]
-    ) -> None:
+    async def search(interaction: DInteraction, query: app_commands.Range[str, 1, 200]) -> None:
         await adapter.run(interaction, "search", join_args(query))
 
     @tree.command(name=locale_str("story"), description=locale_str("Show one story's quick facts"))
@@ -542,7 +557,9 @@ def build_commands(adapter: DiscordAdapter) -> None:
     async def feeds(
         interaction: DInteraction, action: str = "list", url: str | None = None
     ) -> None:
-        await adapter.run(interaction, "feeds", join_args(action, url))
+        # A bare "/feeds" lists; the core reads any first word as an action.
+        args = join_args(url) if action == "list" else join_args(action, url)
+        await adapter.run(interaction, "feeds", args)
 
     @tree.command(name=locale_str("status"), description=locale_str("Show the bot's status"))
     async def status(interaction: DInteraction) -> None:

@@ -22,7 +22,7 @@ from bot.analyze import analyze, story_lang
 from bot.errors import FeedError
 from bot.feeds.normalize import to_story
 from bot.feeds.parse import parse_feed
-from bot.feeds.schedule import after_failure, after_success, next_check_after_success
+from bot.feeds.schedule import after_failure, after_success
 from bot.models import Feed, FetchResult, Story
 from bot.topic import TopicScorer
 
@@ -87,8 +87,7 @@ async def poll_feed(
         result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         if result.status == 304 or result.body is None:
             report.not_modified += 1
-            after_success(feed, now)
-            feed.next_check_at = next_check_after_success(feed, now, retry_after=result.retry_after)
+            after_success(feed, now, result=result)
             return
         report.fetched += 1
         body_hash = hashlib.sha256(result.body).hexdigest()
@@ -97,12 +96,9 @@ async def poll_feed(
         else:
             await _ingest_body(feed, result, store=store, now=now, scorer=scorer, report=report)
             feed.body_hash = body_hash
-        # Validators are kept only once the body was ingested: a body that failed to parse must
-        # be fetched in full again next time, not answered with a 304 that looks like success.
-        feed.etag = result.etag
-        feed.last_modified = result.last_modified
-        after_success(feed, now)
-        feed.next_check_at = next_check_after_success(feed, now, retry_after=result.retry_after)
+        # Validators are kept only once the body was ingested (after_success copies them): a
+        # body that failed to parse must be fetched in full again, not answered with a 304.
+        after_success(feed, now, result=result)
     except FeedError as e:
         report.failed += 1
         report.errors[feed.url] = str(e)
@@ -168,7 +164,7 @@ async def poll_feeds(
     now: datetime | None = None,
     scorer: TopicScorer | None = None,
     concurrency: int = 50,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> PollReport:
     """Poll ``feeds`` concurrently (bounded) and save their state in one batch."""
     now = now or datetime.now(UTC)

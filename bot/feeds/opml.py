@@ -51,4 +51,5 @@ def to_opml(feeds: Sequence[Feed], *, title: str = "Warta feeds") -> bytes:
             attrs["language"] = feed.lang
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data

@@ -192,6 +192,10 @@ def _feedparser_headers(hdrs: dict[str, str], url: str | None) -> dict[str, str]
     if url and "content-location" not in out:
         # feedparser resolves relative links against Content-Location when parsing bytes.
         out["content-location"] = url
+    if out and "content-type" not in out:
+        # With any headers present feedparser flags a missing Content-Type as bozo; a body of
+        # unknown type is read as XML (declaration/BOM decide the charset), as without headers.
+        out["content-type"] = "application/xml"
     return out
 
 

@@ -23,16 +23,63 @@ _lock = threading.Lock()
 _TIE_CONFIDENCE = 0.9
 
 # Words whose form or choice differs between Indonesian and Malay news writing. Shared words
-# ("tidak", "sudah", "akan", "daripada", "beliau", "rakyat") are left out: they carry no signal.
+# ("tidak", "sudah", "akan", "daripada", "beliau", "rakyat") are left out: they carry no signal,
+# and so are "boleh" and "kerajaan" (Indonesian for "may" and "kingdom").
 # "ujar"/"ujarnya" is an Indonesian newsroom reporting verb (Malay writes "berkata").
 _ID_MARKERS = frozenset(
-    """karena bisa saat setelah mengatakan ujar ujarnya tersebut pemerintah perusahaan polisi uang
-    miliar kantor mobil agustus desember juli kabupaten provinsi dpr nggak enggak banget terkait
-    sejumlah""".split()
+    [
+        "karena",
+        "bisa",
+        "saat",
+        "setelah",
+        "mengatakan",
+        "ujar",
+        "ujarnya",
+        "tersebut",
+        "pemerintah",
+        "perusahaan",
+        "polisi",
+        "uang",
+        "miliar",
+        "kantor",
+        "mobil",
+        "agustus",
+        "desember",
+        "juli",
+        "kabupaten",
+        "provinsi",
+        "dpr",
+        "nggak",
+        "enggak",
+        "banget",
+        "terkait",
+        "sejumlah",
+    ]
 )
 _MS_MARKERS = frozenset(
-    """kerana boleh semasa berkata kerajaan ialah iaitu baharu sahaja polis wang bilion syarikat
-    selepas manakala mahkamah akhbar ogos disember julai pejabat hospital parlimen""".split()
+    [
+        "kerana",
+        "semasa",
+        "berkata",
+        "ialah",
+        "iaitu",
+        "baharu",
+        "sahaja",
+        "polis",
+        "wang",
+        "bilion",
+        "syarikat",
+        "selepas",
+        "manakala",
+        "mahkamah",
+        "akhbar",
+        "ogos",
+        "disember",
+        "julai",
+        "pejabat",
+        "hospital",
+        "parlimen",
+    ]
 )
 _WORD = re.compile(r"[a-z]+")
 

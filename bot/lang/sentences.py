@@ -17,22 +17,129 @@ from bot.lang.stopwords import STOPWORDS
 # Abbreviations (lowercase, final period dropped) after which a sentence never ends: titles,
 # address parts and reference words that always have something after them.
 _NEVER_END = frozenset(
-    """
-    dr drs dra ir prof no nos hlm tgl kpd yth sdr sdri bpk jl jln kab kec kel prov rp h hj st
-    a.n u.p s.d ust pt cv
-    mr mrs ms messrs sen rep gov gen lt col capt sgt maj cpl adm rev hon mt ft ave blvd rd
-    vol vols pp fig figs approx vs e.g i.e cf
-    """.split()
+    [
+        "dr",
+        "drs",
+        "dra",
+        "ir",
+        "prof",
+        "no",
+        "nos",
+        "hlm",
+        "tgl",
+        "kpd",
+        "yth",
+        "sdr",
+        "sdri",
+        "bpk",
+        "jl",
+        "jln",
+        "kab",
+        "kec",
+        "kel",
+        "prov",
+        "rp",
+        "h",
+        "hj",
+        "st",
+        "a.n",
+        "u.p",
+        "s.d",
+        "ust",
+        "pt",
+        "cv",
+        "mr",
+        "mrs",
+        "ms",
+        "messrs",
+        "sen",
+        "rep",
+        "gov",
+        "gen",
+        "lt",
+        "col",
+        "capt",
+        "sgt",
+        "maj",
+        "cpl",
+        "adm",
+        "rev",
+        "hon",
+        "mt",
+        "ft",
+        "ave",
+        "blvd",
+        "rd",
+        "vol",
+        "vols",
+        "pp",
+        "fig",
+        "figs",
+        "approx",
+        "vs",
+        "e.g",
+        "i.e",
+        "cf",
+    ]
 )
 # Abbreviations that may also close a sentence ("... dan lain-lain dll. Selain itu ..."): there
 # the period ends the sentence only when a common sentence-opening word follows.
 _MAY_END = frozenset(
-    """
-    dll dsb dst tsb dkk tbk m.si s.h s.kom s.e s.t s.pd m.pd m.m ph.d
-    inc ltd co corp jr sr u.s u.k u.n a.m p.m etc llc plc dept est al
-    """.split()
+    [
+        "dll",
+        "dsb",
+        "dst",
+        "tsb",
+        "dkk",
+        "tbk",
+        "m.si",
+        "s.h",
+        "s.kom",
+        "s.e",
+        "s.t",
+        "s.pd",
+        "m.pd",
+        "m.m",
+        "ph.d",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "jr",
+        "sr",
+        "u.s",
+        "u.k",
+        "u.n",
+        "a.m",
+        "p.m",
+        "etc",
+        "llc",
+        "plc",
+        "dept",
+        "est",
+        "al",
+    ]
 )
-_MONTHS = frozenset("jan feb mar apr jun jul aug agu agt sep sept okt oct nov des dec".split())
+_MONTHS = frozenset(
+    [
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "agu",
+        "agt",
+        "sep",
+        "sept",
+        "okt",
+        "oct",
+        "nov",
+        "des",
+        "dec",
+    ]
+)
 _OPENERS = "\"“‘'([«"
 _CLOSERS = "\"'”’»)]"
 _STARTERS = STOPWORDS["id"] | STOPWORDS["en"]

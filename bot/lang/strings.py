@@ -275,7 +275,7 @@ def norm_lang(lang: str | None) -> str:
     return "en"
 
 
-def t(key: str, lang: str | None, **params: Any) -> str:
+def t(key: str, lang: str | None, /, **params: Any) -> str:
     """The string ``key`` in ``lang`` (English if the key is missing there), formatted."""
     table = STRINGS[norm_lang(lang)]
     template = table.get(key) or STRINGS["en"].get(key) or key

@@ -188,9 +188,7 @@ def story_embed(entry: DigestEntry, lang: str) -> dict[str, Any]:
     return embed
 
 
-def _pack(
-    embeds: list[dict[str, Any]], first_content: str | None
-) -> list[MessagePayload]:
+def _pack(embeds: list[dict[str, Any]], first_content: str | None) -> list[MessagePayload]:
     """Group embeds into messages: at most 10 each and 6000 counted characters each."""
     messages: list[MessagePayload] = []
     current: list[dict[str, Any]] = []
@@ -214,8 +212,9 @@ def render_digest(digest: Digest) -> list[MessagePayload]:
     then one embed per story. An empty digest is one message with ``digest.empty_text``."""
     header = clip(f"**{escape(digest.title)}**", CONTENT_MAX) if digest.title else ""
     if digest.footer:
-        header = clip(f"{header}\n{escape(digest.footer)}" if header else escape(digest.footer),
-                      CONTENT_MAX)
+        header = clip(
+            f"{header}\n{escape(digest.footer)}" if header else escape(digest.footer), CONTENT_MAX
+        )
     if not digest.entries:
         body = escape(digest.empty_text or "")
         content = clip(f"{header}\n{body}" if header else body, CONTENT_MAX)

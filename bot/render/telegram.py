@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from itertools import groupby
 from urllib.parse import urlsplit
 
 from bot.commands import Reply, ReplyItem
@@ -42,7 +41,8 @@ ELLIPSIS = "…"
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_])")
 _WORD_JOINER = "\u2060"
 # Control/format characters that have no business in a chat message (keep \n and \t).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates go too: they cannot be encoded for the Bot API at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 Tag = tuple[str, str | None]  # (tag name, href for <a>)
 
@@ -64,7 +64,7 @@ class Block:
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def clean_text(text: str) -> str:
@@ -98,11 +98,20 @@ def _open(tag: Tag) -> str:
 
 def _render(segs: Iterable[Seg]) -> str:
     out: list[str] = []
-    # Runs with the same tags share one open/close pair: shorter HTML, same visible text.
-    for tags, run in groupby((seg for seg in segs if seg.text), key=lambda seg: seg.tags):
-        out.extend(_open(tag) for tag in tags)
-        out.append(html.escape("".join(seg.text for seg in run), quote=False))
-        out.extend(f"</{name}>" for name, _ in reversed(tags))
+    open_tags: list[Tag] = []
+    # Tags shared with the previous run stay open ("<b>1. <a>…</a></b>"): shorter HTML, same
+    # visible text, and still balanced since every tag opened here is closed here.
+    for seg in segs:
+        if not seg.text:
+            continue
+        keep = 0
+        while keep < min(len(open_tags), len(seg.tags)) and open_tags[keep] == seg.tags[keep]:
+            keep += 1
+        out.extend(f"</{name}>" for name, _ in reversed(open_tags[keep:]))
+        out.extend(_open(tag) for tag in seg.tags[keep:])
+        open_tags[keep:] = seg.tags[keep:]
+        out.append(html.escape(seg.text, quote=False))
+    out.extend(f"</{name}>" for name, _ in reversed(open_tags))
     return "".join(out)
 
 
@@ -114,15 +123,27 @@ def _measure(segs: Sequence[Seg]) -> tuple[int, int]:
     return utf16_len(_visible(segs)), len(_render(segs))
 
 
-def _cut_words(text: str, max_units: int) -> str:
-    """The longest prefix of ``text`` within ``max_units`` UTF-16 units, cut at a word boundary
-    when one exists in the second half (a single huge word is cut mid-word instead)."""
-    if utf16_len(text) <= max_units:
+def _escaped_len(text: str) -> int:
+    return len(html.escape(text, quote=False))
+
+
+def _cut_words(text: str, max_units: int, max_raw: int | None = None) -> str:
+    """The longest prefix of ``text`` within ``max_units`` UTF-16 units (and, escaped, within
+    ``max_raw`` characters), cut at a word boundary when one exists in the second half (a
+    single huge word is cut mid-word instead)."""
+
+    def fits(n: int) -> bool:
+        prefix = text[:n]
+        return utf16_len(prefix) <= max_units and (
+            max_raw is None or _escaped_len(prefix) <= max_raw
+        )
+
+    if fits(len(text)):
         return text
     lo, hi = 0, len(text)
-    while lo < hi:  # largest prefix length that fits
+    while lo < hi:  # largest prefix length that fits (fits() is monotonic)
         mid = (lo + hi + 1) // 2
-        if utf16_len(text[:mid]) <= max_units:
+        if fits(mid):
             lo = mid
         else:
             hi = mid - 1
@@ -148,14 +169,11 @@ def truncate(segs: Sequence[Seg], text_limit: int, raw_limit: int) -> tuple[Seg,
             used_units += units
             used_raw += raw
             continue
-        overhead = raw - len(html.escape(seg.text, quote=False))  # the tags around it
-        room_raw = budget_raw - used_raw - overhead
-        room_units = min(budget_units - used_units, room_raw // 5)  # escaping grows text ≤5x
-        if room_units > 0:
-            text = _cut_words(seg.text, room_units)
-            # Escaping may still overshoot the raw budget for text full of "&<>"; shrink.
-            while text and used_raw + overhead + len(html.escape(text, quote=False)) > budget_raw:
-                text = _cut_words(text, utf16_len(text) - 1)
+        tags_len = raw - _escaped_len(seg.text)
+        room_units = budget_units - used_units
+        room_raw = budget_raw - used_raw - tags_len
+        if room_units > 0 and room_raw > 0:
+            text = _cut_words(seg.text, room_units, room_raw)
             if text:
                 kept.append(Seg(text, seg.tags))
         break

@@ -109,9 +109,13 @@ class Store(Protocol):
         *,
         relevant_only: bool = True,
         lang: str | None = None,
-        min_relevance: float = 0.5,
+        min_relevance: float = 0.4,
     ) -> list[Story]:
-        """The ``n`` newest stories; with ``relevant_only`` only those scored >= min_relevance."""
+        """The ``n`` newest stories; with ``relevant_only`` only those scored >= min_relevance.
+
+        The default matches the topic scorer's default threshold; callers that know the
+        configured threshold should pass it.
+        """
         ...
 
     async def search(self, query: str, *, limit: int = 10, lang: str | None = None) -> list[Story]:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Row,
     Text,
     and_,
+    any_,
     bindparam,
     column,
     delete,
@@ -64,12 +65,9 @@ __all__ = ["SQLStore", "open_store"]
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 
-# Keep in step with migrations/versions/0001_initial.py: PostgreSQL uses the GIN expression
-# index only when the query repeats the indexed expression exactly.
-_PG_SEARCH_VECTOR: Final = (
-    "setweight(to_tsvector('simple', coalesce(search_title, '')), 'A') || "
-    "setweight(to_tsvector('simple', coalesce(search_text, '')), 'B')"
-)
+# PostgreSQL only: a stored generated tsvector column (see migrations/versions/0001_initial.py),
+# so ranking reads the vector instead of re-parsing every matching text.
+_PG_SEARCH_VECTOR: Final = "stories.search_vector"
 # Column weights for SQLite's bm25 (title, text): a title hit counts more.
 _SQLITE_BM25: Final = "bm25(stories_fts, 4.0, 1.0)"
 _MAX_TERMS: Final = 16
@@ -439,10 +437,16 @@ class SQLStore:
         self, conn: AsyncConnection, feed_url: str, keys: Sequence[str]
     ) -> dict[str, str]:
         found: dict[str, str] = {}
+        cols = select(stories.c.key, stories.c.content_hash)
+        if self._pg:
+            # One array parameter: one statement shape, so asyncpg's prepared-statement cache
+            # hits, and no chunking (an expanded IN is a new statement per list length).
+            param = bindparam("keys", list(keys), type_=postgresql.ARRAY(Text))
+            stmt = cols.where(stories.c.feed_url == feed_url, stories.c.key == any_(param))
+            found.update((k, h) for k, h in await conn.execute(stmt))
+            return found
         for chunk in _chunks(keys):
-            stmt = select(stories.c.key, stories.c.content_hash).where(
-                stories.c.feed_url == feed_url, stories.c.key.in_(chunk)
-            )
+            stmt = cols.where(stories.c.feed_url == feed_url, stories.c.key.in_(chunk))
             found.update((k, h) for k, h in await conn.execute(stmt))
         return found
 
@@ -567,7 +571,7 @@ class SQLStore:
         *,
         relevant_only: bool = True,
         lang: str | None = None,
-        min_relevance: float = 0.5,
+        min_relevance: float = 0.4,
     ) -> list[Story]:
         stmt = select(stories).order_by(stories.c.sort_at.desc(), stories.c.id.desc()).limit(n)
         if relevant_only:
@@ -584,7 +588,7 @@ class SQLStore:
             tsq = func.to_tsquery(
                 literal_column("'simple'"), bindparam("tsq", _tsquery(terms), type_=Text)
             )
-            vector: ColumnElement[Any] = literal_column(f"({_PG_SEARCH_VECTOR})")
+            vector: ColumnElement[Any] = literal_column(_PG_SEARCH_VECTOR)
             stmt = (
                 select(stories)
                 .where(vector.op("@@")(tsq))

@@ -310,7 +310,7 @@ def _score(sentences: list[_Sentence], title_tokens: set[str]) -> None:
     centroid: Counter[str] = Counter()
     for s in sentences:
         centroid.update(s.vector)
-    doc = dict(centroid)
+    doc = {t: float(w) for t, w in centroid.items()}
     spec_max = max((_specifics(s.text) for s in sentences), default=0) or 1
     for s in sentences:
         position = _position(s.index)
@@ -389,7 +389,7 @@ def summarize_text(
         if any(_jaccard(set(s.tokens), set(c.tokens)) >= _DUP_BULLET for c, _ in chosen):
             continue
         # Past the minimum, stop when what is left adds little.
-        if len(chosen) >= max(min_bullets, 3) and s.score < 0.75 * top:
+        if len(chosen) >= max(min_bullets, 3) and s.score < 0.5 * top:
             break
         chosen.append((s, short))
 

@@ -15,6 +15,7 @@ Point discord.py at it with ``discord.http.Route.BASE = server.base_url`` (see t
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -69,6 +70,7 @@ class DiscordREST:
     interaction_callbacks: list[dict[str, Any]] = field(default_factory=list)
     followups: list[dict[str, Any]] = field(default_factory=list)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    callback_seen: asyncio.Event = field(default_factory=asyncio.Event)
     _faults: list[Fault] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000001))
     _runner: web.AppRunner | None = None
@@ -175,7 +177,9 @@ class DiscordREST:
                 try:
                     body = json.loads(raw)
                 except ValueError:
-                    return self._json(400, {"code": 50109, "message": "The request body contains invalid JSON."})
+                    return self._json(
+                        400, {"code": 50109, "message": "The request body contains invalid JSON."}
+                    )
             elif ctype.startswith("multipart/form-data"):
                 reader = await request.post()
                 payload = reader.get("payload_json")
@@ -205,10 +209,18 @@ class DiscordREST:
             ("GET", r"/users/@me", self._me),
             ("GET", r"/oauth2/applications/@me", self._app_info),
             ("PUT", r"/applications/(?P<app>\d+)/commands", self._bulk_commands),
-            ("PUT", r"/applications/(?P<app>\d+)/guilds/(?P<guild>\d+)/commands", self._bulk_commands),
+            (
+                "PUT",
+                r"/applications/(?P<app>\d+)/guilds/(?P<guild>\d+)/commands",
+                self._bulk_commands,
+            ),
             ("POST", r"/interactions/(?P<iid>\d+)/(?P<token>[^/]+)/callback", self._callback),
             ("POST", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)", self._followup),
-            ("PATCH", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>[^/]+)", self._edit),
+            (
+                "PATCH",
+                r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>[^/]+)",
+                self._edit,
+            ),
             ("POST", r"/channels/(?P<channel>\d+)/messages", self._create_message),
         ]
 
@@ -278,9 +290,20 @@ class DiscordREST:
 
     def _bulk_commands(self, m: re.Match[str], body: Any, request: web.Request) -> web.Response:
         if not isinstance(body, list):
-            return self._invalid_form({"_errors": [{"code": "MODEL_TYPE_CONVERT", "message": "Expected a list."}]})
+            return self._invalid_form(
+                {"_errors": [{"code": "MODEL_TYPE_CONVERT", "message": "Expected a list."}]}
+            )
         if len(body) > 100:
-            return self._invalid_form({"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 100 or fewer in length."}]})
+            return self._invalid_form(
+                {
+                    "_errors": [
+                        {
+                            "code": "BASE_TYPE_MAX_LENGTH",
+                            "message": "Must be 100 or fewer in length.",
+                        }
+                    ]
+                }
+            )
         errors: dict[str, Any] = {}
         seen: set[str] = set()
         for i, command in enumerate(body):
@@ -315,13 +338,16 @@ class DiscordREST:
 
     def _callback(self, m: re.Match[str], body: Any, request: web.Request) -> web.Response:
         if not isinstance(body, dict) or body.get("type") not in (1, 4, 5, 6, 7, 8, 9, 12):
-            return self._invalid_form({"type": _err("BASE_TYPE_CHOICES", "Invalid interaction response type")})
+            return self._invalid_form(
+                {"type": _err("BASE_TYPE_CHOICES", "Invalid interaction response type")}
+            )
         data = body.get("data") or {}
         if body.get("type") == 4:
             problems = validate_message(data)
             if problems:
                 return self._invalid_form({"data": problems})
         self.interaction_callbacks.append({"interaction_id": m.group("iid"), **body})
+        self.callback_seen.set()
         if request.query.get("with_response") not in ("1", "true", "True"):
             return self._json(204, None)
         ephemeral = bool(int(data.get("flags") or 0) & 64)
@@ -336,12 +362,17 @@ class DiscordREST:
             }
         }
         if body["type"] in (4, 5):
-            out["resource"] = {"type": body["type"], "message": self._message("0", data, id=message_id)}
+            out["resource"] = {
+                "type": body["type"],
+                "message": self._message("0", data, id=message_id),
+            }
         return self._json(200, out)
 
     def _followup(self, m: re.Match[str], body: Any, request: web.Request) -> web.Response:
         if not isinstance(body, dict):
-            return self._invalid_form({"_errors": [_err("MODEL_TYPE_CONVERT", "Expected an object")]})
+            return self._invalid_form(
+                {"_errors": [_err("MODEL_TYPE_CONVERT", "Expected an object")]}
+            )
         problems = validate_message(body)
         if problems:
             return self._invalid_form(problems)
@@ -359,7 +390,9 @@ class DiscordREST:
 
     def _create_message(self, m: re.Match[str], body: Any, request: web.Request) -> web.Response:
         if not isinstance(body, dict):
-            return self._invalid_form({"_errors": [_err("MODEL_TYPE_CONVERT", "Expected an object")]})
+            return self._invalid_form(
+                {"_errors": [_err("MODEL_TYPE_CONVERT", "Expected an object")]}
+            )
         problems = validate_message(body)
         if not body.get("content") and not body.get("embeds"):
             return self._json(400, {"code": 50006, "message": "Cannot send an empty message"})
@@ -389,9 +422,7 @@ def _check_text(value: object, lo: int, hi: int) -> bool:
     return isinstance(value, str) and lo <= len(value) <= hi
 
 
-def _check_localized(
-    problems: dict[str, Any], key: str, table: object, *, names: bool
-) -> None:
+def _check_localized(problems: dict[str, Any], key: str, table: object, *, names: bool) -> None:
     if table is None:
         return
     if not isinstance(table, dict):
@@ -414,7 +445,9 @@ def validate_command(command: object) -> dict[str, Any]:
     if not valid_command_name(command.get("name")):
         problems["name"] = _err("APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
     if not _check_text(command.get("description"), 1, 100):
-        problems["description"] = _err("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        problems["description"] = _err(
+            "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+        )
     _check_localized(problems, "name_localizations", command.get("name_localizations"), names=True)
     _check_localized(
         problems, "description_localizations", command.get("description_localizations"), names=False
@@ -430,10 +463,14 @@ def validate_command(command: object) -> dict[str, Any]:
         if not valid_command_name(option.get("name")):
             sub["name"] = _err("APPLICATION_COMMAND_INVALID_NAME", "Option name is invalid")
         elif option["name"] in names:
-            sub["name"] = _err("APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Duplicate option")
+            sub["name"] = _err(
+                "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Duplicate option"
+            )
         names.add(str(option.get("name")))
         if not _check_text(option.get("description"), 1, 100):
-            sub["description"] = _err("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            sub["description"] = _err(
+                "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+            )
         _check_localized(sub, "name_localizations", option.get("name_localizations"), names=True)
         _check_localized(
             sub, "description_localizations", option.get("description_localizations"), names=False
@@ -456,11 +493,17 @@ def validate_command(command: object) -> dict[str, Any]:
             sub["choices"] = _err("BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
         for k, choice in enumerate(choices):
             if not _check_text(choice.get("name"), 1, 100):
-                sub.setdefault("choices", {})[str(k)] = _err("BASE_TYPE_BAD_LENGTH", "Bad choice name")
+                sub.setdefault("choices", {})[str(k)] = _err(
+                    "BASE_TYPE_BAD_LENGTH", "Bad choice name"
+                )
             value = choice.get("value")
             if isinstance(value, str) and not 1 <= len(value) <= 100:
-                sub.setdefault("choices", {})[str(k)] = _err("BASE_TYPE_BAD_LENGTH", "Bad choice value")
-            _check_localized(sub, "name_localizations", choice.get("name_localizations"), names=False)
+                sub.setdefault("choices", {})[str(k)] = _err(
+                    "BASE_TYPE_BAD_LENGTH", "Bad choice value"
+                )
+            _check_localized(
+                sub, "name_localizations", choice.get("name_localizations"), names=False
+            )
         if sub:
             problems.setdefault("options", {})[str(j)] = sub
     return problems
@@ -490,16 +533,25 @@ def validate_message(body: dict[str, Any]) -> dict[str, Any]:
         sub: dict[str, Any] = {}
         for key in ("title", "description"):
             if len(embed.get(key) or "") > EMBED_LIMITS[key]:
-                sub[key] = _err("BASE_TYPE_MAX_LENGTH", f"Must be {EMBED_LIMITS[key]} or fewer in length.")
+                sub[key] = _err(
+                    "BASE_TYPE_MAX_LENGTH", f"Must be {EMBED_LIMITS[key]} or fewer in length."
+                )
         if len((embed.get("footer") or {}).get("text") or "") > EMBED_LIMITS["footer"]:
-            sub["footer"] = {"text": _err("BASE_TYPE_MAX_LENGTH", "Must be 2048 or fewer in length.")}
+            sub["footer"] = {
+                "text": _err("BASE_TYPE_MAX_LENGTH", "Must be 2048 or fewer in length.")
+            }
         if len((embed.get("author") or {}).get("name") or "") > EMBED_LIMITS["author"]:
-            sub["author"] = {"name": _err("BASE_TYPE_MAX_LENGTH", "Must be 256 or fewer in length.")}
+            sub["author"] = {
+                "name": _err("BASE_TYPE_MAX_LENGTH", "Must be 256 or fewer in length.")
+            }
         fields = embed.get("fields") or []
         if len(fields) > FIELDS_MAX:
             sub["fields"] = _err("BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
         for j, f in enumerate(fields):
-            if not 1 <= len(f.get("name") or "") <= 256 or not 1 <= len(f.get("value") or "") <= 1024:
+            if (
+                not 1 <= len(f.get("name") or "") <= 256
+                or not 1 <= len(f.get("value") or "") <= 1024
+            ):
                 sub.setdefault("fields", {})[str(j)] = _err("BASE_TYPE_BAD_LENGTH", "Bad field")
         url = embed.get("url")
         if url is not None and not re.match(r"https?://[^\s/]+", str(url)):
@@ -509,6 +561,9 @@ def validate_message(body: dict[str, Any]) -> dict[str, Any]:
         total += embed_length(embed)
     if total > EMBED_TOTAL:
         problems.setdefault("embeds", {})["_errors"] = [
-            {"code": "MAX_EMBED_SIZE_EXCEEDED", "message": "Embed size exceeds maximum size of 6000"}
+            {
+                "code": "MAX_EMBED_SIZE_EXCEEDED",
+                "message": "Embed size exceeds maximum size of 6000",
+            }
         ]
     return problems

@@ -18,6 +18,7 @@ API (``POST /sendMessage``); :meth:`FixupProxy.bot_messages` reads what the bot 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html.parser
 import itertools
@@ -101,7 +102,7 @@ class NodeEmulator:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
             ["node", str(LAUNCHER)],
             cwd=PEERS_DIR,
@@ -125,7 +126,8 @@ class NodeEmulator:
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            assert proc.stdin is not None and proc.stdout is not None
+            assert proc.stdin is not None
+            assert proc.stdout is not None
             with contextlib.suppress(OSError):
                 proc.stdin.close()  # the launcher exits when its stdin ends
             try:
@@ -355,13 +357,11 @@ class FixupProxy:
         return out
 
     async def wait_bot_messages(
-        self, chat_id: int, count: int = 1, *, timeout: float = 15.0
+        self, chat_id: int, count: int = 1, *, deadline_s: float = 15.0
     ) -> list[dict[str, Any]]:
         """Poll until the bot posted ``count`` messages in ``chat_id``; a timeout fails the test
         with what was seen (a deadline for a peer, not a timing assertion)."""
-        import asyncio
-
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + deadline_s
         while True:
             messages = await self.bot_messages(chat_id)
             if len(messages) >= count or time.monotonic() > deadline:
@@ -473,13 +473,17 @@ class FixupProxy:
             return _error(400, "Bad Request: chat not found")
         if method == "getChat":
             info: dict[str, Any] = {"id": chat.id, "type": chat.type, "accent_color_id": 0}
-            info.update({k: v for k, v in (("title", chat.title), ("username", chat.username)) if v})
+            info.update(
+                {k: v for k, v in (("title", chat.title), ("username", chat.username)) if v}
+            )
             info["max_reaction_count"] = 11
             return _ok(info)
         if method == "getChatMember":
             return _ok(_member(chat, int(params["user_id"])))
         if method == "getChatAdministrators":
-            return _ok([_member(chat, uid) for uid in sorted(chat.admins | {chat.creator or 0}) if uid])
+            return _ok(
+                [_member(chat, uid) for uid in sorted(chat.admins | {chat.creator or 0}) if uid]
+            )
         return _error(404, "Not Found")  # pragma: no cover
 
     def _find_chat(self, chat_id: Any) -> FakeChat | None:

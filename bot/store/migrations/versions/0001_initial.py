@@ -103,7 +103,13 @@ def upgrade() -> None:
         for statement in SQLITE_FTS:
             op.execute(statement)
     elif dialect == "postgresql":
-        op.execute(f"CREATE INDEX ix_stories_search ON stories USING gin (({PG_SEARCH_VECTOR}))")
+        # Stored, so ts_rank reads it instead of re-parsing the text of every match. The
+        # column is PostgreSQL-only and so absent from bot/store/schema.py.
+        op.execute(
+            "ALTER TABLE stories ADD COLUMN search_vector tsvector "
+            f"GENERATED ALWAYS AS ({PG_SEARCH_VECTOR}) STORED"
+        )
+        op.execute("CREATE INDEX ix_stories_search ON stories USING gin (search_vector)")
 
     op.create_table(
         "subscriptions",

@@ -1,0 +1,375 @@
+"""The outbox: composing due digests into delivery rows, and sending those rows to chats.
+
+Composing and sending are separate so a crash never loses a digest and never posts one twice:
+
+* :func:`compose_due` writes one delivery per (subscription, window) with a unique key, in the
+  same transaction that advances the subscription's schedule (``Store.enqueue_delivery``), so two
+  workers or a retried tick cannot queue the same window twice.
+* :class:`Sender` drains pending rows. It records each posted part's message id right after the
+  platform confirmed it and marks the row sent only after the last part (MonitoRSS's
+  flush-after-delivery), so a crash mid-digest resumes after the last confirmed part.
+  Flood control (``RetryLater``) and transient errors are retried with backoff; a permanent
+  error fails the row and pauses the subscription with a reason users see in /status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.adapters.base import ChatAdapter
+from bot.digest import compose_digest, digest_from_json, digest_to_json
+from bot.errors import CommandError, PermanentDeliveryError, RetryLater
+from bot.lang.strings import format_date, norm_lang, t
+from bot.models import (
+    ChannelRef,
+    Delivery,
+    Digest,
+    DigestEntry,
+    Story,
+    Subscription,
+    Summary,
+    TopicResult,
+)
+from bot.schedules import parse_schedule
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# Spacing between two parts posted to the same chat. Telegram allows about 20 messages a minute
+# in a group or channel (1/s in a private chat); Discord's per-channel bucket is 5 per 5 s.
+DEFAULT_PACING_S: Mapping[str, float] = {"telegram": 3.0, "discord": 1.0}
+
+
+class OutboxStore(Protocol):
+    """The part of :class:`bot.store.base.Store` the sender uses."""
+
+    async def claim_deliveries(
+        self, now: datetime, *, limit: int = 20, lease_s: float = 120
+    ) -> list[Delivery]: ...
+    async def record_part_sent(
+        self, delivery_id: int, message_id: str, *, lease_until: datetime | None = None
+    ) -> None: ...
+    async def mark_sent(self, id: int) -> None: ...
+    async def retry_delivery(self, id: int, *, not_before: datetime, error: str) -> None: ...
+    async def fail_delivery(self, id: int, error: str) -> None: ...
+
+
+class ComposeStore(Protocol):
+    """The part of the Store that composing due digests uses."""
+
+    async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]: ...
+    async def list_subscriptions(self) -> list[Subscription]: ...
+    async def upsert_subscription(self, sub: Subscription) -> Subscription: ...
+    async def pause_subscription(self, id: int, reason: str) -> bool: ...
+    async def enqueue_delivery(
+        self, delivery: Delivery, *, advance: Subscription | None = None
+    ) -> Delivery | None: ...
+    async def stories_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        lang: str | None = None,
+        min_relevance: float | None = None,
+        limit: int = 200,
+    ) -> list[Story]: ...
+
+
+class ComposeFn(Protocol):
+    async def __call__(
+        self,
+        store: ComposeStore,
+        *,
+        lang: str,
+        start: datetime,
+        end: datetime,
+        tz: str = ...,
+        keywords: Sequence[str] = ...,
+        max_stories: int = ...,
+    ) -> Digest: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff for outbox retries: ``base * 2**(attempt-1)``, capped.
+
+    Hand-written rather than tenacity: the retry state (attempt count, not-before time) lives in
+    the database row so it survives restarts and moves between workers; tenacity retries inside
+    one running call.
+    """
+
+    base_s: float = 15.0
+    cap_s: float = 3600.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.cap_s, self.base_s * 2.0 ** max(0, attempt - 1))
+
+
+class Sender:
+    """Drains the outbox through the running chat adapters.
+
+    ``adapters`` maps a platform name (``ChannelRef.platform``) to its adapter. Deliveries for a
+    platform without a running adapter are left claimed-but-untouched: their lease runs out and
+    they are pending again, so starting that adapter later delivers them.
+    """
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        adapters: Mapping[str, ChatAdapter],
+        *,
+        clock: Clock = _utcnow,
+        max_attempts: int = 8,
+        backoff: Backoff | None = None,
+        pacing_s: Mapping[str, float] | None = None,
+        batch: int = 20,
+        lease_s: float = 120.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.backoff = backoff or Backoff()
+        self.pacing_s = dict(DEFAULT_PACING_S if pacing_s is None else pacing_s)
+        self.batch = batch
+        self.lease_s = lease_s
+        self._sleep = sleep
+        self._next_allowed: dict[ChannelRef, datetime] = {}
+        self._warned_missing: set[str] = set()
+
+    async def drain_once(self) -> int:
+        """Claim a batch of due deliveries and send them. Returns how many were completed.
+
+        Chats are served concurrently; the parts of one chat go strictly in order, paced.
+        """
+        claimed = await self.store.claim_deliveries(
+            self.clock(), limit=self.batch, lease_s=self.lease_s
+        )
+        by_channel: dict[ChannelRef, list[Delivery]] = {}
+        for d in claimed:
+            by_channel.setdefault(d.channel, []).append(d)
+        results = await asyncio.gather(*(self._send_channel(ds) for ds in by_channel.values()))
+        return sum(results)
+
+    async def _send_channel(self, deliveries: list[Delivery]) -> int:
+        done = 0
+        for i, d in enumerate(deliveries):
+            if self.adapters.get(d.channel.platform) is None:
+                self._warn_missing(d.channel.platform)
+                return done
+            retry_at = await self._send_one(d)
+            if retry_at is None:
+                done += 1
+                continue
+            # Keep a chat's digests in order: the ones behind a failed delivery wait with it
+            # (after a permanent failure the subscription is paused and they are not claimed).
+            for later in deliveries[i + 1 :]:
+                assert later.id is not None
+                await self.store.retry_delivery(
+                    later.id, not_before=retry_at, error=f"waiting behind delivery {d.id}"
+                )
+            return done
+        return done
+
+    def _warn_missing(self, platform: str) -> None:
+        if platform not in self._warned_missing:
+            self._warned_missing.add(platform)
+            log.warning("no running %r adapter: its deliveries wait until it starts", platform)
+
+    async def _send_one(self, d: Delivery) -> datetime | None:
+        """Send one delivery. Returns None when it is complete, else when it may be tried again
+        (failures are recorded in the store)."""
+        assert d.id is not None
+        adapter = self.adapters[d.channel.platform]
+        try:
+            parts = adapter.render_digest(digest_from_json(d.payload))
+            for part in parts[len(d.sent_parts) :]:
+                await self._pace(d.channel)
+                message_id = await adapter.send_part(d.channel, part)
+                await self.store.record_part_sent(
+                    d.id,
+                    message_id,
+                    lease_until=self.clock() + timedelta(seconds=self.lease_s),
+                )
+            await self.store.mark_sent(d.id)
+            return None
+        except PermanentDeliveryError as e:
+            log.warning("delivery %s to %s failed permanently: %s", d.id, d.channel, e)
+            await self.store.fail_delivery(d.id, f"{type(e).__name__}: {e}"[:500])
+            return self.clock() + timedelta(seconds=self.backoff.cap_s)
+        except RetryLater as e:
+            wait = max(e.retry_after, self.backoff.delay(d.attempts))
+            log.info("delivery %s to %s: retry in %.0f s (%s)", d.id, d.channel, wait, e)
+            retry_at = self.clock() + timedelta(seconds=wait)
+            await self.store.retry_delivery(
+                d.id, not_before=retry_at, error=f"retry later: {e}"[:500]
+            )
+            return retry_at
+        except Exception as e:
+            # Unknown failures (a transient DeliveryError, a renderer bug) get a few tries, then
+            # stop blocking the subscription's queue as a visible failure.
+            log.exception("delivery %s to %s failed (attempt %s)", d.id, d.channel, d.attempts)
+            error = f"{type(e).__name__}: {e}"[:500]
+            retry_at = self.clock() + timedelta(seconds=self.backoff.delay(d.attempts))
+            if d.attempts >= self.max_attempts:
+                await self.store.fail_delivery(d.id, error)
+            else:
+                await self.store.retry_delivery(d.id, not_before=retry_at, error=error)
+            return retry_at
+
+    async def _pace(self, channel: ChannelRef) -> None:
+        interval = self.pacing_s.get(channel.platform, 0.0)
+        if interval <= 0:
+            return
+        now = self.clock()
+        allowed = self._next_allowed.get(channel)
+        if allowed is not None and allowed > now:
+            await self._sleep((allowed - now).total_seconds())
+            now = max(self.clock(), allowed)
+        self._next_allowed[channel] = now + timedelta(seconds=interval)
+
+
+# --------------------------------------------------------------------------- composing
+
+
+async def compose_due(
+    store: ComposeStore,
+    now: datetime,
+    *,
+    compose: ComposeFn | None = None,
+    limit: int = 100,
+    skip_empty: bool = True,
+) -> int:
+    """Compose a digest for every due subscription and queue it. Returns how many were queued.
+
+    The window is (last window end, this run's scheduled time]; a new subscription looks back
+    one schedule period (24 h for daily). The scheduled time (``next_run_at``), not the clock,
+    ends the window and names the delivery key, so two workers composing the same run build
+    the same key and the store keeps one. The next run is computed from ``now``: after downtime
+    one digest covers the gap instead of one per missed run.
+
+    Scheduled runs with no stories queue nothing (``skip_empty``): a chat is not pinged with
+    "nothing new"; the schedule still advances. /digest (asked for) shows an empty digest.
+    """
+    composer: ComposeFn = compose or compose_digest
+    queued = 0
+    for sub in await store.due_subscriptions(now, limit=limit):
+        assert sub.id is not None
+        try:
+            schedule = parse_schedule(sub.schedule, sub.tz)
+        except CommandError as e:
+            log.warning("subscription %s has an unreadable schedule %r", sub.id, sub.schedule)
+            await store.pause_subscription(sub.id, f"invalid schedule {sub.schedule!r}: {e}")
+            continue
+        window_end = sub.next_run_at if sub.next_run_at and sub.next_run_at <= now else now
+        window_start = sub.last_window_end or window_end - schedule.lookback
+        advanced = replace(sub, next_run_at=schedule.next_after(now), last_window_end=window_end)
+        lang = norm_lang(sub.lang)
+        digest = await composer(
+            store,
+            lang=lang,
+            start=window_start,
+            end=window_end,
+            tz=sub.tz,
+            keywords=sub.keywords,
+            max_stories=sub.max_stories,
+        )
+        if skip_empty and not digest.entries:
+            await store.upsert_subscription(advanced)
+            continue
+        delivery = Delivery(
+            subscription_id=sub.id,
+            channel=sub.channel,
+            key=f"{sub.id}:{window_end.isoformat()}",
+            payload=digest_to_json(digest),
+        )
+        if await store.enqueue_delivery(delivery, advance=advanced) is not None:
+            queued += 1
+    return queued
+
+
+def _matches_keywords(story: Story, keywords: Sequence[str]) -> bool:
+    """Instant delivery's keyword filter: ``-term`` drops a story mentioning it, a bare ``term``
+    must be mentioned. ``+term`` only widens what topic scoring keeps, which happened at ingest,
+    so it does not filter here."""
+    if not keywords:
+        return True
+    haystack = f"{story.title}\n{story.text}".casefold()
+    for kw in keywords:
+        if kw.startswith("-") and kw[1:].casefold() in haystack:
+            return False
+        if not kw.startswith(("+", "-")) and kw.casefold() not in haystack:
+            return False
+    return True
+
+
+def instant_digest(story: Story, sub: Subscription, now: datetime) -> Digest:
+    """A one-story digest for an instant subscription."""
+    lang = norm_lang(sub.lang)
+    local = now.astimezone(ZoneInfo(sub.tz))
+    entry = DigestEntry(
+        story=story,
+        summary=Summary(headline=story.title, bullets=story.bullets, lang=story.lang),
+        topic=TopicResult(score=story.relevance or 0.0, relevant=True, matched=story.matched),
+        note=t(f"digest_other_lang_{story.lang}", lang) if story.lang != lang else None,
+    )
+    return Digest(
+        lang=lang,
+        title=t("digest_title", lang, date=format_date(local, lang)),
+        window_start=story.published or story.fetched_at or now,
+        window_end=now,
+        tz=sub.tz,
+        entries=[entry],
+        empty_text=t("digest_empty", lang),
+    )
+
+
+async def enqueue_instant(
+    store: ComposeStore,
+    new_stories: Sequence[Story],
+    *,
+    is_relevant: Callable[[Story], bool],
+    now: datetime | None = None,
+) -> int:
+    """Queue one delivery per (instant subscription, new relevant story). Returns how many.
+
+    ``is_relevant`` decides relevance (ingest knows the scorer's threshold, e.g.
+    ``lambda s: topic_result_of[s.id].relevant``). Keys are ``"{sub}:story:{story}"``, so
+    re-running after a crash queues nothing twice.
+    """
+    when = now or _utcnow()
+    stories = [s for s in new_stories if s.id is not None and is_relevant(s)]
+    if not stories:
+        return 0
+    subs = [
+        s
+        for s in await store.list_subscriptions()
+        if not s.paused and s.schedule.strip().lower() in ("instant", "langsung") and s.id
+    ]
+    queued = 0
+    for sub in subs:
+        assert sub.id is not None
+        for story in stories:
+            if not _matches_keywords(story, sub.keywords):
+                continue
+            delivery = Delivery(
+                subscription_id=sub.id,
+                channel=sub.channel,
+                key=f"{sub.id}:story:{story.id}",
+                payload=digest_to_json(instant_digest(story, sub, when)),
+            )
+            if await store.enqueue_delivery(delivery) is not None:
+                queued += 1
+    return queued

@@ -1,0 +1,177 @@
+"""The `warta` command, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def warta(
+    *args: str, tmp: Path, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "WARTA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'cli.db'}",
+        "WARTA_FEEDS_FILE": str(tmp / "feeds.toml"),
+        "WARTA_CONFIG": str(ROOT / "config/settings.example.toml"),
+        "WARTA_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_demo_prints_an_indonesian_and_an_english_digest(tmp_path: Path) -> None:
+    result = warta("demo", tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Ringkasan AI & Seniman — " in out
+    assert "AI & Artists Digest — " in out
+    id_part, en_part = out.split("AI & Artists Digest — ", 1)
+    # The Sora leak was reported by four sample outlets: one entry per digest, the rest folded.
+    assert id_part.count("Sora") >= 1
+    assert "Juga diberitakan:" in id_part
+    assert "Also reported by:" in en_part
+    # Off-topic sample stories (floods of false friends) are filtered out.
+    for off_topic in ("Pencak Silat", "Bercerai", "Art of the Deal", "Booker", "Export Rules"):
+        assert off_topic not in out
+    assert "•" in out
+
+
+def test_analyze_contract_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {
+                "id": "a",
+                "title": "Artists sue Midjourney over AI training on their art",
+                "text": "Illustrators filed a copyright lawsuit against Midjourney and Stability AI, saying the image generators were trained on their artworks without consent. The case seeks damages.",
+            }
+        ),
+        "{not json",
+        json.dumps(
+            {
+                "id": "c",
+                "title": "Banjir rendam Jakarta",
+                "text": "Banjir merendam permukiman warga di Jakarta Timur sejak pagi.",
+                "lang": "id",
+            }
+        ),
+        json.dumps({"id": "d"}),
+    ]
+    result = warta("analyze", tmp=tmp_path, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a", "line 2", "c", "d"]
+    a, bad, c, d = out
+    assert set(a) == {"id", "lang", "relevance", "relevant", "matched", "bullets"}
+    assert a["lang"] == "en"
+    assert a["relevant"] is True
+    assert a["matched"]
+    assert 1 <= len(a["bullets"]) <= 4
+    assert "error" in bad
+    assert c["relevant"] is False
+    assert c["lang"] == "id"
+    assert "error" in d
+
+
+def test_analyze_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = warta("analyze", str(tmp_path / "nope.jsonl"), tmp=tmp_path)
+    assert result.returncode == 2
+    assert "no such file" in result.stderr
+
+
+def test_inspect_files_prints_stories_and_errors_and_goes_on(tmp_path: Path) -> None:
+    good = tmp_path / "good.xml"
+    good.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>Musisi protes lagu buatan AI</title><link>https://x.example/1?utm_source=a</link>"
+        "<description>Musisi memprotes lagu buatan AI yang meniru suara mereka tanpa izin.</description>"
+        "</item></channel></rss>",
+        encoding="utf-8",
+    )
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><rss><channel><title>&b;</title></channel></rss>',
+        encoding="utf-8",
+    )
+    result = warta(
+        "inspect",
+        "--file",
+        str(bomb),
+        "--file",
+        str(tmp_path / "missing.xml"),
+        "--file",
+        str(good),
+        tmp=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert out[0]["file"] == str(bomb)
+    assert "error" in out[0]
+    assert out[1]["file"] == str(tmp_path / "missing.xml")
+    assert "error" in out[1]
+    assert out[2]["title"] == "Musisi protes lagu buatan AI"
+    assert out[2]["url"] == "https://x.example/1"
+    assert out[2]["lang"] == "id"
+
+
+def test_inspect_without_input_is_a_usage_error(tmp_path: Path) -> None:
+    assert warta("inspect", tmp=tmp_path).returncode == 2
+
+
+def test_feeds_add_list_export_import_remove(tmp_path: Path) -> None:
+    (tmp_path / "feeds.toml").write_text("", encoding="utf-8")
+    assert (
+        warta("feeds", "add", "https://a.example/rss", "--lang", "id", tmp=tmp_path).returncode == 0
+    )
+    bad = warta("feeds", "add", "file:///etc/passwd", tmp=tmp_path)
+    assert bad.returncode == 2
+    assert "http" in bad.stderr
+    listed = warta("feeds", "list", tmp=tmp_path)
+    assert "https://a.example/rss\tid" in listed.stdout
+    opml = tmp_path / "out.opml"
+    assert warta("feeds", "export", str(opml), tmp=tmp_path).returncode == 0
+    assert b"https://a.example/rss" in opml.read_bytes()
+    other = tmp_path / "in.opml"
+    other.write_text(
+        '<opml version="2.0"><body><outline text="B" xmlUrl="https://b.example/feed"/></body></opml>',
+        encoding="utf-8",
+    )
+    imported = warta("feeds", "import", str(other), tmp=tmp_path)
+    assert "imported 1" in imported.stdout
+    assert warta("feeds", "remove", "https://a.example/rss", tmp=tmp_path).returncode == 0
+    assert warta("feeds", "remove", "https://a.example/rss", tmp=tmp_path).returncode == 1
+    listed = warta("feeds", "list", tmp=tmp_path).stdout
+    assert "https://b.example/feed" in listed
+    assert "https://a.example/rss" not in listed
+
+
+@pytest.mark.parametrize(
+    "args", [["digest", "--lang", "fr"], ["digest", "--since", "soon"], ["nope"]]
+)
+def test_bad_arguments_exit_2(tmp_path: Path, args: list[str]) -> None:
+    assert warta(*args, tmp=tmp_path).returncode == 2
+
+
+def test_bad_config_is_reported_not_a_traceback(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[warta]\ntimezone = 'Nowhere/City'\n", encoding="utf-8")
+    result = warta("--config", str(cfg), "stories", tmp=tmp_path)
+    assert result.returncode == 2
+    assert "unknown timezone" in result.stderr
+    assert "Traceback" not in result.stderr

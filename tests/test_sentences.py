@@ -1,0 +1,102 @@
+"""Sentence splitting: Indonesian and English abbreviations, numbers, quotes, paragraphs."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.lang.sentences import split_paragraphs, split_sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Menurut Dr. Budi, S.H. hal itu wajar. Prof. Ir. H. Agus tiba di Jl. Sudirman No. 5.",
+            [
+                "Menurut Dr. Budi, S.H. hal itu wajar.",
+                "Prof. Ir. H. Agus tiba di Jl. Sudirman No. 5.",
+            ],
+        ),
+        (
+            "Ia membeli buku, pensil, dll. Selain itu ia juga membeli tas.",
+            ["Ia membeli buku, pensil, dll.", "Selain itu ia juga membeli tas."],
+        ),
+        (
+            "Rapat digelar di Kab. Bogor, Kec. Cibinong s.d. Jumat. Hj. Siti hadir.",
+            ["Rapat digelar di Kab. Bogor, Kec. Cibinong s.d. Jumat.", "Hj. Siti hadir."],
+        ),
+        (
+            "Lihat hlm. 5 dan tgl. 7 Agustus. Surat a.n. Bpk. Joko dikirim.",
+            ["Lihat hlm. 5 dan tgl. 7 Agustus.", "Surat a.n. Bpk. Joko dikirim."],
+        ),
+    ],
+)
+def test_indonesian_abbreviations(text: str, expected: list[str]) -> None:
+    assert split_sentences(text, "id") == expected
+
+
+def test_numbers_are_not_boundaries() -> None:
+    text = (
+        "Harga naik menjadi Rp 1.500.000 per bulan. Jumlahnya 3.565 unit atau naik 1,5 persen. "
+        "Saham naik $1.5 miliar pada pukul 10.00 WIB."
+    )
+    assert split_sentences(text, "id") == [
+        "Harga naik menjadi Rp 1.500.000 per bulan.",
+        "Jumlahnya 3.565 unit atau naik 1,5 persen.",
+        "Saham naik $1.5 miliar pada pukul 10.00 WIB.",
+    ]
+
+
+def test_quote_kept_whole_and_closing_quote_stays() -> None:
+    text = (
+        "“Kami tidak menentang AI. Yang kami tolak adalah caranya,” tulis mereka. "
+        'He said "It is over." Then he left.'
+    )
+    assert split_sentences(text, "id") == [
+        "“Kami tidak menentang AI. Yang kami tolak adalah caranya,” tulis mereka.",
+        'He said "It is over."',
+        "Then he left.",
+    ]
+
+
+def test_english_abbreviations_initials_and_months() -> None:
+    text = (
+        "Mr. Smith met J. K. Rowling on Jan. 5 in Washington. "
+        "Shares of Apple Inc. rose at 9 a.m. on Monday, e.g. in Tokyo. "
+        "The U.S. economy grew in the U.S. The rest is history."
+    )
+    assert split_sentences(text, "en") == [
+        "Mr. Smith met J. K. Rowling on Jan. 5 in Washington.",
+        "Shares of Apple Inc. rose at 9 a.m. on Monday, e.g. in Tokyo.",
+        "The U.S. economy grew in the U.S.",
+        "The rest is history.",
+    ]
+
+
+def test_urls_emails_and_ellipses() -> None:
+    text = (
+        "Visit https://example.com/a.b or mail a.b@x.co.id now. Then he left... Later he came back!"
+    )
+    assert split_sentences(text, "en") == [
+        "Visit https://example.com/a.b or mail a.b@x.co.id now.",
+        "Then he left...",
+        "Later he came back!",
+    ]
+
+
+def test_paragraphs_are_hard_breaks_and_wrapped_lines_join() -> None:
+    text = (
+        "Judul tanpa titik\n\nParagraf dua. Kalimat tiga.\nBaris ini dibungkus\nke baris berikut."
+    )
+    assert split_sentences(text, "id") == [
+        "Judul tanpa titik",
+        "Paragraf dua.",
+        "Kalimat tiga.",
+        "Baris ini dibungkus ke baris berikut.",
+    ]
+    assert split_paragraphs("a\n\n\nb") == ["a", "b"]
+
+
+def test_empty_text() -> None:
+    assert split_sentences("", "id") == []
+    assert split_sentences("   \n\n ", "en") == []
