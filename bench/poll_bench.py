@@ -1,39 +1,69 @@
 """Client CPU and memory of one poll cycle over many feeds.
 
     python -m bench.poll_bench --feeds 2000 [--reps 3] [--changed 0.3] [--no-gzip]
+    python -m bench.poll_bench --full [--batch 200] [--profile 25]   # full pipeline only
+    python -m bench.poll_bench --fetch-only                          # fetching only
 
-A loopback FeedServer runs in a *separate process* (its CPU is not counted), serving N distinct
-small RSS feeds (10 items each) with ETag/Last-Modified. The first cycle fetches everything
-(all 200). Each measured cycle first has the server change ``--changed`` of the feeds (30 % by
-default), so ~70 % answer 304 to the conditional GET and ~30 % send a new body. Reported per
-measured cycle: client CPU (user+sys of this process) per feed, wall time, statuses; at the end
-the peak RSS of this process. Project goal: <= 3 ms CPU/feed, peak RSS < 250 MB at 2,000 feeds.
+A loopback FeedServer runs in a *separate process* (its CPU is not counted). By default both
+figures are printed:
 
-``run_cycle`` is the reusable part: pass a ``work`` coroutine to add parse+store per changed
-feed (the default only sha256-hashes bodies).
+* fetch-only: N distinct small RSS feeds (10 items each) with ETag/Last-Modified. The first
+  cycle fetches everything (all 200). Each measured cycle first has the server change
+  ``--changed`` of the feeds (30 % by default), so ~70 % answer 304 to the conditional GET and
+  ~30 % send a new body, which is only sha256-hashed.
+* full: the real pipeline, ``bot.feeds.ingest.poll_due`` with the real Fetcher, parser,
+  analysis (topic + extractive summary) and a SQLite store, over N realistic news feeds from
+  :mod:`bench.feedgen` (20 items, Indonesian/English, 2-4 paragraph HTML descriptions). Each
+  repetition uses a fresh database: a cold cycle (all 200, everything is a baseline and is
+  analyzed and stored), then the server changes ``--changed`` of the feeds (2 new items
+  prepended, one edited), every feed is made due (``next_check_at = now``, as ``warta poll
+  --all`` does) and the measured cycle runs. ``poll_due`` is called with ``limit=--batch``
+  (the app's ``poll_batch`` by default) in a loop until no feed is due, as the app does.
+
+Reported per cycle: client CPU (user+sys of this process from getrusage, all threads, so the
+SQLite worker threads count) per feed, how much of it ran outside the main thread, wall time,
+statuses, stories analyzed/stored, and the peak RSS of this process. Medians are over
+``--reps`` repetitions. Project goal: <= 3 ms CPU/feed, peak RSS < 250 MB at 2,000 feeds.
+
+``run_cycle`` is the reusable fetch-only part: pass a ``work`` coroutine to add work per
+changed feed (the default only sha256-hashes bodies).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
+import gc
 import hashlib
+import io
 import multiprocessing as mp
+import pstats
 import random
 import resource
+import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 
+from bench.feedgen import ITEMS, news_feed
+from bot.analyze import default_scorer
+from bot.config import Settings
 from bot.errors import FeedError
 from bot.feeds import schedule
 from bot.feeds.fetch import Fetcher
+from bot.feeds.ingest import PollReport, poll_due
 from bot.models import Feed, FetchResult
+from bot.store import SQLStore, open_store
+from bot.topic import TopicScorer
 
 Work = Callable[[str, FetchResult], Awaitable[None]]
 
@@ -122,7 +152,12 @@ def make_feed(i: int, version: int) -> bytes:
     ).encode()
 
 
-def _serve(n_feeds: int, gzip_encode: bool, conn: Connection) -> None:
+# The two families of feeds the server can hold: the fetch-only bench's small feeds and the
+# full bench's realistic news feeds. Paths are /<family>/<i>.xml.
+FAMILIES: dict[str, Callable[[int, int], bytes]] = {"feeds": make_feed, "news": news_feed}
+
+
+def _serve(n_feeds: int, families: Sequence[str], gzip_encode: bool, conn: Connection) -> None:
     """Server process: serve the feeds until told to stop; mutate on request."""
     from aiohttp import web
 
@@ -130,17 +165,19 @@ def _serve(n_feeds: int, gzip_encode: bool, conn: Connection) -> None:
 
     async def main() -> None:
         async with FeedServer() as srv:
-            versions = [0] * n_feeds
-            for i in range(n_feeds):
-                srv.add_bytes(f"/feeds/{i}.xml", make_feed(i, 0), gzip_encode=gzip_encode)
+            versions = {fam: [0] * n_feeds for fam in families}
+            for fam in families:
+                for i in range(n_feeds):
+                    srv.add_bytes(f"/{fam}/{i}.xml", FAMILIES[fam](i, 0), gzip_encode=gzip_encode)
 
             async def mutate(request: web.Request) -> web.StreamResponse:
+                fam = request.query.get("family", "feeds")
                 fraction = float(request.query["fraction"])
                 rng = random.Random(int(request.query["seed"]))
                 chosen = rng.sample(range(n_feeds), round(n_feeds * fraction))
                 for i in chosen:
-                    versions[i] += 1
-                    srv.set_body(f"/feeds/{i}.xml", make_feed(i, versions[i]))
+                    versions[fam][i] += 1
+                    srv.set_body(f"/{fam}/{i}.xml", FAMILIES[fam](i, versions[fam][i]))
                 return web.Response(text=str(len(chosen)))
 
             srv.add_handler("/_admin/mutate", mutate)
@@ -151,7 +188,7 @@ def _serve(n_feeds: int, gzip_encode: bool, conn: Connection) -> None:
     asyncio.run(main())
 
 
-# --------------------------------------------------------------------------- driver
+# --------------------------------------------------------------------------- fetch-only driver
 
 
 async def _bench(args: argparse.Namespace, port: int) -> list[tuple[str, CycleStats]]:
@@ -168,43 +205,18 @@ async def _bench(args: argparse.Namespace, port: int) -> list[tuple[str, CycleSt
     async with Fetcher(concurrency=args.concurrency, per_host=args.per_host) as f:
         rows.append(("cold (all 200)", await run_cycle(urls, state, work, fetcher=f)))
         for rep in range(args.reps):
-            admin = await f.fetch(f"{base}/_admin/mutate?fraction={args.changed}&seed={rep}")
+            admin = await f.fetch(
+                f"{base}/_admin/mutate?family=feeds&fraction={args.changed}&seed={rep}"
+            )
             assert admin.body is not None
             rows.append((f"measured #{rep + 1}", await run_cycle(urls, state, work, fetcher=f)))
     return rows
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--feeds", type=int, default=2000)
-    p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--changed", type=float, default=0.3, help="fraction changed per cycle")
-    p.add_argument("--concurrency", type=int, default=50)
-    p.add_argument("--per-host", type=int, default=50)
-    p.add_argument("--no-gzip", dest="gzip", action="store_false", help="serve identity bodies")
-    args = p.parse_args(argv)
-
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(args.feeds, args.gzip, child), daemon=True)
-    server.start()
-    try:
-        if not parent.poll(60):
-            print("feed server did not start", file=sys.stderr)
-            return 1
-        port = int(parent.recv())
-        rows = asyncio.run(_bench(args, port))
-    finally:
-        parent.send("stop")
-        server.join(10)
-        if server.is_alive():
-            server.terminate()
-
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def _print_fetch_only(args: argparse.Namespace, rows: list[tuple[str, CycleStats]]) -> float:
     print(
-        f"poll_bench: {args.feeds} feeds, {args.changed:.0%} changed per measured cycle, "
-        f"concurrency {args.concurrency}, per host {args.per_host}, "
-        f"gzip {'on' if args.gzip else 'off'}, Python {sys.version.split()[0]}"
+        f"fetch-only: {args.feeds} small feeds (10 items), {args.changed:.0%} changed per "
+        f"measured cycle, bodies only hashed"
     )
     print(f"{'cycle':<16} {'CPU ms/feed':>12} {'CPU s':>8} {'wall s':>8}  statuses")
     for name, st in rows:
@@ -215,12 +227,294 @@ def main(argv: Sequence[str] | None = None) -> int:
     med_cpu = statistics.median(st.cpu_s * 1000 / max(1, st.feeds) for st in measured)
     med_wall = statistics.median(st.wall_s for st in measured)
     print(f"{'median measured':<16} {med_cpu:>12.3f} {'':>8} {med_wall:>8.3f}")
-    print(f"peak RSS (client process): {peak_mib:.1f} MiB")
-    goal_cpu, goal_rss = med_cpu <= 3.0, peak_mib < 250
+    return med_cpu
+
+
+# --------------------------------------------------------------------------- full-pipeline driver
+
+
+def _cpu() -> float:
+    """User+sys CPU seconds of this whole process (every thread)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+@dataclass
+class FullCycle:
+    """One measured poll cycle of the real pipeline (possibly several poll_due batches)."""
+
+    feeds: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    analyzed: int = 0  # new + edited + baseline: every story that went through analyze()
+    new: int = 0
+    updated: int = 0
+    baseline: int = 0
+    batches: int = 0
+    cpu_s: float = 0.0
+    main_cpu_s: float = 0.0  # main thread only; the rest is mostly aiosqlite's threads
+    wall_s: float = 0.0
+    stories_in_db: int = 0
+    peak_mib: float = 0.0
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ms_per_feed(self) -> float:
+        return self.cpu_s * 1000 / max(1, self.feeds)
+
+    def add(self, r: PollReport) -> None:
+        self.batches += 1
+        self.feeds += r.feeds
+        self.fetched += r.fetched
+        self.not_modified += r.not_modified
+        self.failed += r.failed
+        self.new += len(r.new_stories)
+        self.updated += r.updated_stories
+        self.baseline += r.baseline_stories
+        self.analyzed += len(r.new_stories) + r.updated_stories + r.baseline_stories
+        self.errors.update(r.errors)
+
+
+async def poll_all_due(
+    store: SQLStore,
+    fetcher: Fetcher,
+    *,
+    batch: int,
+    concurrency: int,
+    scorer: TopicScorer,
+    profiler: cProfile.Profile | None = None,
+) -> FullCycle:
+    """Run ``poll_due`` until no feed is due; measure this process's CPU, wall and RSS."""
+    cycle = FullCycle()
+    gc.collect()  # garbage left by setup is not this cycle's cost
+    cpu0, main0, wall0 = _cpu(), time.thread_time(), time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    try:
+        while True:
+            report = await poll_due(
+                store,
+                fetcher,
+                now=datetime.now(UTC),
+                limit=batch,
+                scorer=scorer,
+                concurrency=concurrency,
+                show_progress=False,
+            )
+            if report.feeds == 0:
+                break
+            cycle.add(report)
+    finally:
+        if profiler is not None:
+            profiler.disable()
+    cycle.cpu_s = _cpu() - cpu0
+    cycle.main_cpu_s = time.thread_time() - main0
+    cycle.wall_s = time.perf_counter() - wall0
+    cycle.peak_mib = _peak_mib()
+    return cycle
+
+
+def _count_stories(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        (n,) = conn.execute("SELECT count(*) FROM stories").fetchone()
+    return int(n)
+
+
+async def full_rep(
+    base: str,
+    args: argparse.Namespace,
+    db: Path,
+    *,
+    seed: int,
+    scorer: TopicScorer,
+    profiler: cProfile.Profile | None = None,
+) -> tuple[FullCycle, FullCycle]:
+    """One repetition on a fresh database: (cold cycle, measured cycle)."""
+    store = await open_store(f"sqlite+aiosqlite:///{db}")
+    try:
+        for i in range(args.feeds):
+            await store.add_feed(Feed(url=f"{base}/news/{i}.xml"))
+        async with Fetcher(concurrency=args.concurrency, per_host=args.per_host) as f:
+            opts = {"batch": args.batch, "concurrency": args.concurrency}
+            cold = await poll_all_due(store, f, scorer=scorer, **opts)
+            cold.stories_in_db = _count_stories(db)
+            admin = await f.fetch(
+                f"{base}/_admin/mutate?family=news&fraction={args.changed}&seed={seed}"
+            )
+            assert admin.body is not None
+            now = datetime.now(UTC)
+            feeds = await store.list_feeds()
+            for feed in feeds:
+                feed.next_check_at = now
+            await store.save_feeds(feeds)
+            measured = await poll_all_due(store, f, scorer=scorer, profiler=profiler, **opts)
+            measured.stories_in_db = _count_stories(db)
+    finally:
+        await store.close()
+    return cold, measured
+
+
+async def _bench_full(
+    args: argparse.Namespace, port: int, workdir: Path
+) -> tuple[list[tuple[int, FullCycle, FullCycle]], cProfile.Profile | None]:
+    base = f"http://127.0.0.1:{port}"
+    scorer = default_scorer()  # loaded once per process, as the app does; not a cycle cost
+    rows = []
+    for rep in range(args.reps):
+        cold, measured = await full_rep(
+            base, args, workdir / f"rep{rep}.db", seed=1000 + rep, scorer=scorer
+        )
+        rows.append((rep + 1, cold, measured))
+    profiler = None
+    if args.profile:
+        # An extra repetition: cProfile's overhead must not leak into the figures above.
+        profiler = cProfile.Profile()
+        await full_rep(
+            base, args, workdir / "profile.db", seed=2000, scorer=scorer, profiler=profiler
+        )
+    return rows, profiler
+
+
+def _print_full(args: argparse.Namespace, rows: list[tuple[int, FullCycle, FullCycle]]) -> float:
     print(
-        f"goal <= 3 ms CPU/feed: {'met' if goal_cpu else 'NOT met'}; "
-        f"peak RSS < 250 MB: {'met' if goal_rss else 'NOT met'}"
+        f"full pipeline: {args.feeds} news feeds x {ITEMS} items (bench.feedgen, id/en, HTML), "
+        f"{args.changed:.0%} changed per measured cycle (+2 new, 1 edited each); "
+        f"poll_due(limit={args.batch}) looped until none due; fresh SQLite DB per repetition"
     )
+    head = (
+        f"{'rep':<3} {'cycle':<9} {'CPU ms/feed':>11} {'CPU s':>7} {'non-main':>8} "
+        f"{'wall s':>7} {'200':>5} {'304':>5} {'fail':>4} {'analyzed':>8} {'new':>5} "
+        f"{'edited':>6} {'baseline':>8} {'in DB':>6} {'peak RSS':>9}"
+    )
+    print(head)
+
+    def line(rep: str, name: str, c: FullCycle) -> None:
+        other = c.cpu_s - c.main_cpu_s
+        print(
+            f"{rep:<3} {name:<9} {c.ms_per_feed:>11.3f} {c.cpu_s:>7.3f} {other:>8.3f} "
+            f"{c.wall_s:>7.3f} {c.fetched:>5} {c.not_modified:>5} {c.failed:>4} "
+            f"{c.analyzed:>8} {c.new:>5} {c.updated:>6} {c.baseline:>8} "
+            f"{c.stories_in_db:>6} {c.peak_mib:>5.1f} MiB"
+        )
+
+    for rep, cold, measured in rows:
+        line(str(rep), "cold", cold)
+        line(str(rep), "measured", measured)
+        for url, err in sorted((cold.errors | measured.errors).items())[:5]:
+            print(f"    error: {url}: {err}")
+    for name, cycles in (("cold", [r[1] for r in rows]), ("measured", [r[2] for r in rows])):
+        med_ms = statistics.median(c.ms_per_feed for c in cycles)
+        med_wall = statistics.median(c.wall_s for c in cycles)
+        print(f"{'med':<3} {name:<9} {med_ms:>11.3f} {'':>7} {'':>8} {med_wall:>7.3f}")
+    return statistics.median(r[2].ms_per_feed for r in rows)
+
+
+def _print_profile(profiler: cProfile.Profile, top: int) -> None:
+    for key in ("tottime", "cumulative"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.strip_dirs().sort_stats(key).print_stats(top)
+        print(f"--- cProfile of one extra measured cycle (main thread only), by {key}")
+        text = out.getvalue()
+        print(text[text.index("   ncalls") :].rstrip() if "   ncalls" in text else text)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _with_server(
+    args: argparse.Namespace, families: Sequence[str], run: Callable[[int], None]
+) -> int:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(
+        target=_serve, args=(args.feeds, list(families), args.gzip, child), daemon=True
+    )
+    server.start()
+    try:
+        if not parent.poll(120):
+            print("feed server did not start", file=sys.stderr)
+            return 1
+        run(int(parent.recv()))
+    finally:
+        parent.send("stop")
+        server.join(10)
+        if server.is_alive():
+            server.terminate()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    defaults = Settings()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--full", dest="mode", action="store_const", const="full")
+    mode.add_argument("--fetch-only", dest="mode", action="store_const", const="fetch")
+    p.set_defaults(mode="both")
+    p.add_argument("--feeds", type=int, default=2000)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--changed", type=float, default=0.3, help="fraction changed per cycle")
+    p.add_argument("--concurrency", type=int, default=defaults.fetch_concurrency)
+    p.add_argument("--per-host", type=int, default=50)
+    p.add_argument(
+        "--batch", type=int, default=defaults.poll_batch, help="poll_due limit (full mode)"
+    )
+    p.add_argument("--profile", type=int, default=0, metavar="TOP", help="cProfile top rows")
+    p.add_argument("--no-gzip", dest="gzip", action="store_false", help="serve identity bodies")
+    args = p.parse_args(argv)
+    if args.batch <= 0:
+        args.batch = args.feeds
+
+    families = {"both": ["feeds", "news"], "fetch": ["feeds"], "full": ["news"]}[args.mode]
+    fetch_rows: list[tuple[str, CycleStats]] = []
+    fetch_peak = 0.0
+    full_rows: list[tuple[int, FullCycle, FullCycle]] = []
+    profiler: cProfile.Profile | None = None
+
+    def run(port: int) -> None:
+        nonlocal fetch_rows, fetch_peak, full_rows, profiler
+        # Fetch-only first: RSS peaks only grow, so the full figure stays its own.
+        if args.mode in ("both", "fetch"):
+            fetch_rows = asyncio.run(_bench(args, port))
+            fetch_peak = _peak_mib()
+        if args.mode in ("both", "full"):
+            with tempfile.TemporaryDirectory(prefix="warta-poll-bench-") as tmp:
+                full_rows, profiler = asyncio.run(_bench_full(args, port, Path(tmp)))
+
+    status = _with_server(args, families, run)
+    if status:
+        return status
+
+    print(
+        f"poll_bench: {args.feeds} feeds, concurrency {args.concurrency}, per host "
+        f"{args.per_host}, gzip {'on' if args.gzip else 'off'}, Python {sys.version.split()[0]}"
+    )
+    goals = []
+    if fetch_rows:
+        med = _print_fetch_only(args, fetch_rows)
+        print(f"peak RSS after fetch-only (client process): {fetch_peak:.1f} MiB")
+        goals.append(("fetch-only", med, fetch_peak))
+        print()
+    if full_rows:
+        med = _print_full(args, full_rows)
+        peak = _peak_mib()
+        print(f"peak RSS (client process, whole run): {peak:.1f} MiB")
+        goals.append(("full", med, peak))
+        if profiler is not None:
+            print()
+            _print_profile(profiler, args.profile)
+        print()
+    for name, med, peak in goals:
+        print(
+            f"{name}: median {med:.3f} ms CPU/feed on the {1 - args.changed:.0%}-304 cycle "
+            f"(goal <= 3: {'met' if med <= 3.0 else 'NOT met'}); peak RSS {peak:.1f} MiB "
+            f"(goal < 250 MB: {'met' if peak < 250 else 'NOT met'})"
+        )
     return 0
 
 

@@ -7,7 +7,6 @@ CLI commands and ``warta run`` share one way to build the pipeline.
 from __future__ import annotations
 
 import logging
-import re
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Self
 from bot.analyze import default_scorer
 from bot.config import Settings, load_feeds_file
 from bot.feeds.fetch import Fetcher
+from bot.logsafe import TokenMaskFilter, register_secret
 from bot.models import Feed
 from bot.store import SQLStore, open_store
 from bot.topic import TopicScorer
@@ -24,45 +24,19 @@ from bot.topic import TopicScorer
 USER_AGENT = "Warta/0.1 (+https://github.com/warta-bot/warta; news digest bot)"
 
 
-class TokenFilter(logging.Filter):
-    """Masks bot tokens in every log record: HTTP libraries log request URLs, and Telegram's
-    Bot API puts the token in the URL path."""
-
-    _PATTERNS = (
-        re.compile(r"bot\d{3,}:[A-Za-z0-9_-]{20,}"),  # Telegram: /bot<id>:<secret>
-        re.compile(r"[MN][A-Za-z\d_-]{23,25}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,}"),  # Discord
-    )
-
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        super().__init__()
-        self._secrets = tuple(s for s in secrets if s)
-
-    def _mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        for pattern in self._PATTERNS:
-            text = pattern.sub("***", text)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = self._mask(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
 def setup_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(
-        TokenFilter(tuple(t for t in (settings.telegram_token, settings.discord_token) if t))
-    )
+    for secret in (settings.telegram_token, settings.discord_token, settings.llm_api_key):
+        register_secret(secret)
+    handler.addFilter(TokenMaskFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
-    # httpx logs every request URL at INFO, tokens included; keep it quiet.
+    # httpx logs every request URL at INFO, tokens included; keep it quiet. Alembic announces
+    # every migration check at INFO on each start.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @dataclass(slots=True)
@@ -128,4 +102,3 @@ class App:
             )
             added += 1
         return added
-

@@ -114,6 +114,10 @@ AdminCheck = Callable[[ChannelRef, str], Awaitable[bool]]
 chat (a Telegram channel from its linked group) provide one; the core calls it for every
 command that names a target, so the check cannot be skipped by a platform."""
 
+ResolveTarget = Callable[[str], Awaitable[ChannelRef | None]]
+"""``"@name" | "-100…" -> the chat's stable ChannelRef`` (usernames change, ids do not), or None
+when the bot cannot see that chat (Telegram adapter's ``resolve_channel``)."""
+
 MAX_KEYWORDS = 20
 MAX_LATEST = 20
 MAX_STORIES = 20
@@ -219,8 +223,10 @@ def split_args(text: str) -> list[str]:
     lexer.commenters = ""
     try:
         return list(lexer)
-    except ValueError as e:  # unbalanced quote
-        raise CommandError("bad_keywords", str(e), value=text[:60], max=MAX_KEYWORDS) from e
+    except ValueError:
+        # An unbalanced quote: take the words as typed; a stray quote in a keyword is then
+        # refused by parse_keywords, and /search simply searches the words.
+        return text.translate(_QUOTES).split()
 
 
 def parse_lang(word: str) -> str | None:
@@ -239,7 +245,7 @@ def parse_keywords(tokens: Sequence[str]) -> tuple[str, ...]:
             m = _KEYWORD_RE.match(part)
             assert m is not None  # .+ matches any non-empty text
             sign, word = m[1], " ".join(m[2].split()).lower()
-            if not 2 <= len(word) <= 40 or word[0] in "+-":
+            if not 2 <= len(word) <= 40 or word[0] in "+-" or '"' in word:
                 raise CommandError("bad_keywords", value=part[:60], max=MAX_KEYWORDS)
             kw = sign + word
             if kw not in out:
@@ -329,6 +335,7 @@ class CommandCore:
         scorer: Scorer,
         feeds_writable: bool = True,
         admin_check: AdminCheck | None = None,
+        resolve_target: ResolveTarget | None = None,
         compose: ComposeFn | None = None,
         default_tz: str = DEFAULT_TZ,
         default_schedule: str = "daily 08:00",
@@ -340,6 +347,7 @@ class CommandCore:
         self._scorer = scorer
         self.feeds_writable = feeds_writable
         self._admin_check = admin_check
+        self._resolve_target = resolve_target
         self._compose = compose
         self.default_tz = validate_tz(default_tz)
         self.default_schedule = parse_schedule(default_schedule, self.default_tz).canonical()
@@ -362,6 +370,10 @@ class CommandCore:
     def commands(self) -> tuple[str, ...]:
         """Canonical command names, for adapters registering slash commands."""
         return tuple(self._handlers)
+
+    async def feed_urls(self) -> list[str]:
+        """Known feed URLs (Discord autocompletes ``feeds remove`` with them)."""
+        return [f.url for f in await self.store.list_feeds()]
 
     @classmethod
     def canonical_name(cls, command: str) -> str:
@@ -430,9 +442,14 @@ class CommandCore:
         first ("@channel" / "-100…") whose admin the user must be."""
         if not args or not _TARGET_RE.match(args[0]):
             return ctx.inv.channel, args
-        target = ChannelRef(ctx.inv.channel.platform, args[0])
         if self._admin_check is None:
             raise CommandError("target_unsupported", target=args[0])
+        target: ChannelRef | None = ChannelRef(ctx.inv.channel.platform, args[0])
+        if self._resolve_target is not None:
+            target = await self._resolve_target(args[0])
+            if target is None:
+                raise CommandError("target_not_found", target=args[0])
+        assert target is not None
         if not await self._admin_check(target, ctx.inv.user_id):
             raise PermissionDenied("not_admin_target", target=args[0])
         return target, args[1:]

@@ -120,8 +120,8 @@ class Sender:
     """Drains the outbox through the running chat adapters.
 
     ``adapters`` maps a platform name (``ChannelRef.platform``) to its adapter. Deliveries for a
-    platform without a running adapter are left claimed-but-untouched: their lease runs out and
-    they are pending again, so starting that adapter later delivers them.
+    platform without a running adapter go back to pending (looked at again every ``lease_s``),
+    so starting that adapter later delivers them; they are never failed for it.
     """
 
     def __init__(
@@ -168,6 +168,7 @@ class Sender:
         for i, d in enumerate(deliveries):
             if self.adapters.get(d.channel.platform) is None:
                 self._warn_missing(d.channel.platform)
+                await self._park(deliveries[i:], f"no running {d.channel.platform!r} adapter")
                 return done
             retry_at = await self._send_one(d)
             if retry_at is None:
@@ -182,6 +183,14 @@ class Sender:
                 )
             return done
         return done
+
+    async def _park(self, deliveries: Sequence[Delivery], reason: str) -> None:
+        # Back to pending, looked at again after a lease period. (Each claim counts as an
+        # attempt in the store; a parked row's backoff therefore grows, capped by Backoff.)
+        until = self.clock() + timedelta(seconds=self.lease_s)
+        for d in deliveries:
+            assert d.id is not None
+            await self.store.retry_delivery(d.id, not_before=until, error=reason)
 
     def _warn_missing(self, platform: str) -> None:
         if platform not in self._warned_missing:

@@ -74,6 +74,9 @@ class ParsedEntry:
     author: str | None = None
     lang: str | None = None  # declared language (xml:lang / <language>), if any
     image: str | None = None
+    # The body as the feed gave it (HTML or text, capped), when known. Hashing this instead of
+    # ``text`` lets a poll skip HTML->text for entries it already stored.
+    body: str | None = None
 
 
 @dataclass(slots=True)

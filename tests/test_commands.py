@@ -166,6 +166,7 @@ def test_split_args_keeps_apostrophes_and_groups_quotes() -> None:
     assert split_args("mingguan jum'at 09:00") == ["mingguan", "jum'at", "09:00"]
     assert split_args('+"stable diffusion" -nft') == ["+stable diffusion", "-nft"]
     assert split_args("“seni rupa” +ai") == ["seni rupa", "+ai"]
+    assert split_args('+"unclosed -nft') == ['+"unclosed', "-nft"]
 
 
 def test_parse_keywords() -> None:
@@ -290,6 +291,29 @@ async def test_subscribe_a_channel_target_needs_admin_there(store: SQLStore) -> 
     without = await run(make_core(store), "subscribe", "@seni_ai id")
     assert without.error
     assert "tidak didukung" in without.text
+
+
+async def test_channel_target_is_stored_by_its_resolved_id(store: SQLStore) -> None:
+    async def admin_check(target: ChannelRef, user_id: str) -> bool:
+        return target.id == "-1009999"
+
+    async def resolve(name: str) -> ChannelRef | None:
+        return ChannelRef("telegram", "-1009999") if name == "@seni_ai" else None
+
+    core = make_core(store, admin_check=admin_check, resolve_target=resolve)
+    ok = await run(core, "subscribe", "@seni_ai id daily 07:00")
+    assert not ok.error, ok.text
+    sub = await store.get_subscription(ChannelRef("telegram", "-1009999"))
+    assert sub is not None
+    assert sub.schedule == "daily 07:00"
+    assert not (await run(core, "settings", "@seni_ai max 3")).error
+    sub = await store.get_subscription(ChannelRef("telegram", "-1009999"))
+    assert sub is not None
+    assert sub.max_stories == 3
+    unknown = await run(core, "unsubscribe", "@nobody_here", locale="en")
+    assert unknown.error
+    assert "not found" in unknown.text
+    assert await core.feed_urls() == ["https://feeds.example/rss"]
 
 
 async def test_unsubscribe(store: SQLStore) -> None:

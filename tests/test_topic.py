@@ -310,3 +310,9 @@ def test_dev_corpus_quality_through_analyze(shared_dir: Path) -> None:
     for lang in ("id", "en"):
         assert counts[lang].precision >= 0.95, errors
         assert counts[lang].f1 >= 0.92, errors
+
+
+def test_short_teaser_with_creator_and_ai_in_title(scorer: TopicScorer) -> None:
+    r = scorer.score("Seniman Protes Sora", "Para seniman memprotes OpenAI soal Sora.", "id")
+    assert r.relevant
+    assert "art:seniman" in r.matched

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import time
 import warnings
 from collections import deque
@@ -62,6 +61,12 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import Invocation, Reply
 from bot.errors import ConfigError, DeliveryError, PermanentDeliveryError, RetryLater
+from bot.logsafe import (  # noqa: F401 - re-exported
+    TokenMaskFilter,
+    install_log_filter,
+    mask_secrets,
+    register_secret,
+)
 from bot.models import ChannelRef, Digest
 from bot.render.telegram import render_digest, render_reply, to_plain
 
@@ -144,53 +149,7 @@ _PERMANENT_BAD_REQUEST = (
 )
 
 
-# --------------------------------------------------------------------------- secrets in logs
-
-_TOKEN_PATTERNS = (
-    re.compile(r"(?<=/bot)(\d+):[^/\s?#\"']+"),  # API URLs: .../bot<id>:<secret>/method
-    re.compile(r"(?<![A-Za-z0-9])(\d{5,}):[A-Za-z0-9_-]{30,}"),  # bare tokens
-)
-_KNOWN_SECRETS: set[str] = set()
-
-
-def register_secret(secret: str) -> None:
-    """Mask this exact string too (the configured token, whatever its shape)."""
-    if len(secret) >= 8:
-        _KNOWN_SECRETS.add(secret)
-
-
-def mask_secrets(text: str) -> str:
-    for secret in _KNOWN_SECRETS:
-        text = text.replace(secret, "<telegram-token>")
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(r"\1:<redacted>", text)
-    return text
-
-
-class TokenMaskFilter(logging.Filter):
-    """Masks Telegram bot tokens (``bot<digits>:<secret>``) in log messages and tracebacks.
-    Attach it to *handlers*: a logger's own filters do not see records from child loggers."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_secrets(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask_secrets(record.exc_text)
-        return True
-
-
-def install_log_filter(logger: logging.Logger | None = None) -> TokenMaskFilter:
-    """Add one :class:`TokenMaskFilter` to every handler of ``logger`` (default: root).
-    Call after logging is configured; handlers added later need it too."""
-    token_filter = TokenMaskFilter()
-    for handler in (logger or logging.getLogger()).handlers:
-        if not any(isinstance(f, TokenMaskFilter) for f in handler.filters):
-            handler.addFilter(token_filter)
-    return token_filter
+# Secrets in logs: bot.logsafe (re-exported here for callers of this module).
 
 
 # --------------------------------------------------------------------------- helpers

@@ -51,6 +51,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_admin": "Hanya admin obrolan ini yang boleh memakai perintah /{command}.",
         "not_admin_target": "Anda harus admin di {target} untuk mengatur langganannya.",
         "target_unsupported": "Mengatur obrolan lain ({target}) tidak didukung di platform ini.",
+        "target_not_found": (
+            "Obrolan {target} tidak ditemukan. Tambahkan bot sebagai admin di sana, lalu coba lagi."
+        ),
         "bad_schedule": (
             'Jadwal "{text}" tidak bisa dibaca. Contoh: harian 08:00 · setiap 6j · '
             "tiap 30 menit · mingguan senin 09:00 · langsung (paling sering setiap 15 menit)."
@@ -173,6 +176,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_admin": "Only admins of this chat can use /{command}.",
         "not_admin_target": "You must be an admin of {target} to manage its subscription.",
         "target_unsupported": "Managing another chat ({target}) is not supported on this platform.",
+        "target_not_found": "Chat {target} not found. Add the bot there as an admin, then retry.",
         "bad_schedule": (
             'Cannot read the schedule "{text}". Examples: daily 08:00 · every 6h · '
             "every 30m · weekly mon 09:00 · instant (at most every 15 minutes)."
