@@ -147,6 +147,44 @@ def evaluate_pairs(
     return counts, errors
 
 
+def cluster_items_path() -> Path:
+    return ROOT / "tests" / "data" / "cluster_items.jsonl"
+
+
+def evaluate_events(
+    records: list[dict[str, Any]], *, dated: bool = True
+) -> tuple[Counts, list[str]]:
+    """Pair confusion counts over every pair of ``records`` (each with an ``event`` label):
+    "same" when both carry one event. ``dated=False`` withholds the dates, so only the text can
+    keep apart the hard negatives (same names, another event)."""
+    from datetime import datetime
+
+    from bot.cluster import ClusterItem, cluster
+
+    items = [
+        ClusterItem(
+            title=r["title"],
+            text=r["text"],
+            lang=r["lang"],
+            source=r["source"],
+            published=datetime.fromisoformat(r["published"]) if dated and r["published"] else None,
+        )
+        for r in records
+    ]
+    where = {i: g for g, members in enumerate(cluster(items)) for i in members}
+    counts = Counts()
+    errors: list[str] = []
+    for i in range(len(records)):
+        for j in range(i + 1, len(records)):
+            actual = records[i]["event"] == records[j]["event"]
+            predicted = where[i] == where[j]
+            counts.add(predicted, actual)
+            if predicted != actual:
+                kind = "FP" if predicted else "FN"
+                errors.append(f"{kind} {records[i]['id']} ~ {records[j]['id']}")
+    return counts, errors
+
+
 def cluster_report(shared: Path) -> str:
     records = read_jsonl(shared / "corpora" / "topics" / "dev.jsonl")
     pairs = read_jsonl(cluster_pairs_path())
@@ -154,6 +192,13 @@ def cluster_report(shared: Path) -> str:
     lines = [f"== story clustering: {len(pairs)} labeled pairs over {len(records)} dev records"]
     lines.append(counts.line("pairs"))
     lines += ["wrong pairs:"] + [f"  {e}" for e in errors] if errors else ["wrong pairs: none"]
+    own = read_jsonl(cluster_items_path())
+    events = len({r["event"] for r in own})
+    lines.append(f"== story clustering: own items ({len(own)} reports of {events} events)")
+    for dated in (True, False):
+        counts, errors = evaluate_events(own, dated=dated)
+        lines.append(counts.line("dated" if dated else "undated"))
+        lines += [f"  {e}" for e in errors]
     return "\n".join(lines)
 
 

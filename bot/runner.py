@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,15 @@ def build_adapters(settings: Settings) -> dict[str, ChatAdapter]:
     return adapters
 
 
-def build_core(app: App, adapters: dict[str, ChatAdapter], summarizer: Summarizer) -> CommandCore:
+def build_core(
+    app: App,
+    adapters: dict[str, ChatAdapter],
+    summarizer: Summarizer,
+    *,
+    now: Callable[[], datetime] | None = None,
+) -> CommandCore:
+    """The command core wired to the store and the adapters. ``now`` replaces the clock
+    (tests drive schedules with an injected time, as Sender and Scheduler allow)."""
     telegram: Any = adapters.get("telegram")
 
     async def admin_check(channel: ChannelRef, user_id: str) -> bool:
@@ -90,6 +98,7 @@ def build_core(app: App, adapters: dict[str, ChatAdapter], summarizer: Summarize
         admin_check=admin_check,
         resolve_target=telegram.resolve_channel if telegram is not None else None,
         default_tz=app.settings.timezone,
+        now=now or (lambda: datetime.now(UTC)),
     )
 
 

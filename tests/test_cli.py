@@ -58,7 +58,11 @@ def test_analyze_contract_keeps_order_and_reports_bad_lines(tmp_path: Path) -> N
             {
                 "id": "a",
                 "title": "Artists sue Midjourney over AI training on their art",
-                "text": "Illustrators filed a copyright lawsuit against Midjourney and Stability AI, saying the image generators were trained on their artworks without consent. The case seeks damages.",
+                "text": (
+                    "Illustrators filed a copyright lawsuit against Midjourney and Stability AI,"
+                    " saying the image generators were trained on their artworks without"
+                    " consent. The case seeks damages."
+                ),
             }
         ),
         "{not json",
@@ -98,15 +102,17 @@ def test_inspect_files_prints_stories_and_errors_and_goes_on(tmp_path: Path) -> 
     good = tmp_path / "good.xml"
     good.write_text(
         '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-        "<item><title>Musisi protes lagu buatan AI</title><link>https://x.example/1?utm_source=a</link>"
-        "<description>Musisi memprotes lagu buatan AI yang meniru suara mereka tanpa izin.</description>"
+        "<item><title>Musisi protes lagu buatan AI</title>"
+        "<link>https://x.example/1?utm_source=a</link><description>"
+        "Musisi memprotes lagu buatan AI yang meniru suara mereka tanpa izin.</description>"
         "</item></channel></rss>",
         encoding="utf-8",
     )
     bomb = tmp_path / "bomb.xml"
     bomb.write_text(
         '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
-        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><rss><channel><title>&b;</title></channel></rss>',
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "<rss><channel><title>&b;</title></channel></rss>",
         encoding="utf-8",
     )
     result = warta(

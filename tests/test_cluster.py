@@ -4,13 +4,31 @@ labeled pair set over the shared dev corpus keeps its measured precision/recall.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bench.topic_eval import cluster_pairs_path, evaluate_pairs
-from bot.cluster import ClusterItem, cluster, pick_representative, similarity
+from bench.topic_eval import (
+    cluster_items_path,
+    cluster_pairs_path,
+    evaluate_events,
+    evaluate_pairs,
+    read_jsonl,
+)
+from bot.cluster import (
+    DEFAULT_THRESHOLD,
+    ClusterItem,
+    cluster,
+    concept,
+    link_clusters,
+    pick_representative,
+    similarity,
+)
+from bot.demo import render_sample, sample_feeds
+from bot.feeds.normalize import to_story
+from bot.feeds.parse import parse_feed
 
 T0 = datetime(2024, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -138,15 +156,160 @@ def test_pair_file_is_well_formed() -> None:
 
 @pytest.mark.corpus
 def test_pair_set_precision_recall(shared_dir: Path) -> None:
-    """Measured: P=0.75 R=0.75 on 48 pairs (4 same). The one false merge is the same court case
-    at two stages (dev records carry no dates; with dates the 72 h gap splits them)."""
+    """Measured: P=0.60 R=0.75 on 58 pairs (4 same). Both false merges are one court case at two
+    stages (dev records carry no dates; with dates the 72 h gap splits them); the miss is two
+    Bulog rice operations reported days apart with little wording in common."""
     path = shared_dir / "corpora" / "topics" / "dev.jsonl"
     with path.open(encoding="utf-8") as f:
         records = [json.loads(line) for line in f if line.strip()]
     with cluster_pairs_path().open(encoding="utf-8") as f:
         pairs = [json.loads(line) for line in f if line.strip()]
     counts, errors = evaluate_pairs(records, pairs)
-    assert counts.precision >= 0.75, errors
+    assert counts.precision >= 0.6, errors
     assert counts.recall >= 0.75, errors
-    # hard negatives that must never merge: other missions, other floods, other years
-    assert counts.tn >= 42, errors
+    # hard negatives that must never merge: other missions, other floods, other years, other
+    # voice-cloning stories, other lawsuits
+    assert counts.tn >= 52, errors
+    same_case = {"en-newyorkmetropolitan-sheeran-must-face-jury", "en-ciplawyer-artists-new-shot"}
+    assert all(e.split()[1] in same_case for e in errors if e.startswith("FP")), errors
+
+
+# --------------------------------------------------------------------------- own labeled items
+
+
+def test_item_file_is_well_formed() -> None:
+    records = read_jsonl(cluster_items_path())
+    assert len({r["id"] for r in records}) == len(records) >= 30
+    events = Counter(r["event"] for r in records)
+    assert sum(1 for n in events.values() if n >= 2) >= 12
+    for event in (e for e, n in events.items() if n >= 2):
+        langs = {r["lang"] for r in records if r["event"] == event}
+        assert langs <= {"id", "en"}
+    assert sum(1 for e in events if len({r["lang"] for r in records if r["event"] == e}) == 2) >= 10
+
+
+@pytest.mark.parametrize("dated", [True, False])
+def test_own_items_pair_precision_recall(dated: bool) -> None:
+    """Measured: P=1.00 R=1.00 on 780 pairs (29 same), with and without dates. The items were
+    written for this project with hard negatives (two suits against OpenAI, two Sora
+    announcements, a Suno suit and a Suno settlement, Crew-1/Crew-2, three voice stories);
+    undated, only the text keeps those apart. This is development data: the lexicon grew
+    alongside it, so read the corpus and demo figures as the less flattering ones."""
+    counts, errors = evaluate_events(read_jsonl(cluster_items_path()), dated=dated)
+    assert counts.precision >= 0.9, errors
+    assert counts.recall >= 0.9, errors
+
+
+# --------------------------------------------------------------------------- demo feeds
+
+
+def _demo_items() -> list[ClusterItem]:
+    now = datetime(2025, 1, 10, 12, tzinfo=UTC)
+    items: list[ClusterItem] = []
+    for name, raw in sorted(sample_feeds().items()):
+        url = f"http://127.0.0.1/feeds/{name}"
+        parsed = parse_feed(render_sample(raw, now), url=url)
+        for entry in parsed.entries:
+            story = to_story(
+                entry, feed_url=url, source=name, lang_hint=parsed.lang, detect_lang=lambda _: "en"
+            )
+            if story is not None:
+                items.append(
+                    ClusterItem(story.title, story.text[:1500], story.lang, name, story.published)
+                )
+    return items
+
+
+def test_demo_feeds_fold_the_sora_leak_and_keep_voice_stories_apart() -> None:
+    items = _demo_items()
+    by_title = {item.title: i for i, item in enumerate(items)}
+    sora = {
+        by_title["Artists Leak Access to OpenAI's Sora Video Tool in Protest"],
+        by_title["Seniman Bocorkan Akses Sora sebagai Protes terhadap OpenAI"],
+        by_title["Protes Program Uji Coba, Kelompok Seniman Bocorkan Model Video Sora"],
+        by_title["Sora Testers Open the Tool to the Public, Then OpenAI Pulls the Plug"],
+    }
+    assert {items[i].lang for i in sora} == {"id", "en"}
+    singer = by_title["Penyanyi Protes Suaranya Ditiru AI untuk Cover Lagu Viral"]
+    actors = by_title["Video Game Voice Actors Strike Over AI Protections"]
+    groups = cluster(items)
+    assert sorted(sora) in groups
+    assert not any(singer in g and actors in g for g in groups)
+    # no other demo story is folded into anything: they are all different events
+    assert all(len(g) == 1 for g in groups if set(g) != sora), groups
+
+
+# --------------------------------------------------------------------------- parts
+
+
+@pytest.mark.parametrize(
+    ("word", "lang", "expected"),
+    [
+        ("membocorkan", "id", "leak"),
+        ("dibocorkan", "id", "leak"),
+        ("leaked", "en", "leak"),
+        ("menggugat", "id", "sue"),
+        ("gugatannya", "id", "sue"),
+        ("sued", "en", "sue"),
+        ("seniman", "id", "artist"),
+        ("artists", "en", "artist"),
+        ("menandatangani", "id", "sign"),
+        ("petisi", "id", "petition"),
+        ("mogok", "id", "strike"),
+        ("ditiru", "id", "clone"),
+        ("jam", "id", "hour"),
+        ("hours", "en", "hour"),
+        ("kucing", "id", None),
+    ],
+)
+def test_concept_maps_both_languages(word: str, lang: str, expected: str | None) -> None:
+    assert concept(word, lang) == expected
+
+
+def _pair(title_a: str, text_a: str, title_b: str, text_b: str) -> float:
+    return similarity(
+        ClusterItem(title_a, text_a, "id", "x"), ClusterItem(title_b, text_b, "en", "y")
+    )
+
+
+def test_numbers_normalize_across_languages() -> None:
+    base = ("Studio Nimbus Dapat Dana", "Studio Nimbus di Bandung mendapat dana US$157 miliar.")
+    same = ("Nimbus Studio Raises Money", "Nimbus Studio of Bandung raised $157 billion.")
+    other = ("Nimbus Studio Raises Money", "Nimbus Studio of Bandung raised $15 billion.")
+    assert _pair(*base, *same) > _pair(*base, *other)
+    hours = ("Akses Dibuka", "Akses ke alat Kilnworks dibuka selama tiga jam bagi 3,2 juta orang.")
+    same_h = ("Access Opened", "Kilnworks opened access for three hours to 3.2 million people.")
+    other_h = ("Access Opened", "Kilnworks opened access for five hours to 32 million people.")
+    assert _pair(*hours, *same_h) > _pair(*hours, *other_h)
+
+
+def test_generic_words_alone_do_not_fold_stories() -> None:
+    singer = ClusterItem(
+        "Penyanyi Protes Suaranya Ditiru AI",
+        "Seorang penyanyi keberatan suaranya ditiru AI dalam video cover yang viral. Ia meminta "
+        "perlindungan suara dari AI.",
+        "id",
+        "a",
+    )
+    actors = ClusterItem(
+        "Voice Actors Strike Over AI",
+        "Voice actors went on strike over AI protections for their voices in video games.",
+        "en",
+        "b",
+    )
+    assert similarity(singer, actors) < DEFAULT_THRESHOLD / 2
+    assert cluster([singer, actors]) == [[0], [1]]
+
+
+def test_link_rule_average_strong_pair_and_floor() -> None:
+    # 0 and 1 are one tight cluster; 2 strongly matches 1 and moderately 0: average link (0.4)
+    # stays below the threshold, yet the strong pair with no unrelated pair merges it.
+    sim = [[1.0, 0.8, 0.25], [0.8, 1.0, 0.55], [0.25, 0.55, 1.0]]
+    assert link_clusters(sim, threshold=0.45, strong=0.5, floor=0.2) == [[0, 1, 2]]
+    # the same strong pair, but 2 has nothing in common with 0: no chaining
+    sim[0][2] = sim[2][0] = 0.05
+    assert link_clusters(sim, threshold=0.45, strong=0.5, floor=0.2) == [[0, 1], [2]]
+    # without the strong-pair rule only the average counts
+    sim[0][2] = sim[2][0] = 0.25
+    assert link_clusters(sim, threshold=0.45, strong=2.0, floor=0.2) == [[0, 1], [2]]
+    assert link_clusters([]) == []

@@ -21,11 +21,13 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def rss(items: list[tuple[str, str, str]], *, title: str = "Kabar Kreatif") -> bytes:
+    when = (NOW - timedelta(hours=1)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
     def item(guid: str, head: str, body: str) -> str:
         return (
             f"<item><guid>{guid}</guid><title>{head}</title>"
             f"<link>https://kabar.example/{guid}?utm_source=rss</link>"
-            f"<pubDate>{(NOW - timedelta(hours=1)).strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+            f"<pubDate>{when}</pubDate>"
             f"<description><![CDATA[<p>{body}</p>]]></description></item>"
         )
 

@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.feeds.normalize import canonical_url, content_hash, entry_key, is_http_url, to_story
+from bot.feeds.normalize import (
+    canonical_url,
+    content_hash,
+    entry_hash,
+    entry_key,
+    is_http_url,
+    to_story,
+)
 from bot.models import ParsedEntry
 
 
@@ -116,6 +123,19 @@ def test_content_hash() -> None:
     assert content_hash("T", "x") != content_hash("U", "x")
 
 
+def test_entry_hash_covers_title_and_body_as_given() -> None:
+    base = entry(title="Judul", text="", body="<p>Isi berita.</p>")
+    assert entry_hash(base) == entry_hash(
+        entry(title=" Judul ", text="x", body="<p>Isi berita.</p>")
+    )
+    assert entry_hash(base) != entry_hash(entry(title="Judul", text="", body="<p>Isi baru.</p>"))
+    assert entry_hash(base) != entry_hash(
+        entry(title="Judul 2", text="", body="<p>Isi berita.</p>")
+    )
+    # Without a body (an entry built from text) the text stands in for it.
+    assert entry_hash(entry(title="T", text="a")) != entry_hash(entry(title="T", text="b"))
+
+
 def en(_: str) -> str:
     return "en"
 
@@ -139,7 +159,7 @@ def test_to_story_basic() -> None:
     assert s.source == "News"
     assert s.feed_url == "https://news.example/feed.xml"
     assert s.published == e.published
-    assert s.content_hash == content_hash("Judul", "Isi berita.")
+    assert s.content_hash == entry_hash(e)
 
 
 def test_to_story_lang_hint_wins_and_detect_only_when_needed() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
 import pytest
 
+import bot.feeds.parse as parse_module
 from bot.errors import ParseError
 from bot.feeds.html import html_to_text, one_line
 from bot.feeds.parse import (
@@ -334,7 +336,7 @@ def test_non_http_image_ignored() -> None:
         ("<p>  spaced\n   out  </p>", "spaced out"),
         ("a < b and c > d", "a < b and c > d"),
         ("<h1>Head</h1>Body", "Head\n\nBody"),
-        ("\ue000marker<p>x</p>", "marker\n\nx"),
+        ("\x02mark\x03er<p>x</p>", "marker\n\nx"),  # our block markers in the input are dropped
         ("", ""),
     ],
 )
@@ -352,3 +354,37 @@ def test_one_line() -> None:
 )
 def test_normalize_lang(tag: str, lang: str | None) -> None:
     assert normalize_lang(tag) == lang
+
+
+def test_entry_text_is_made_once_on_first_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A poll compares keys and hashes before it needs text: parsing must not convert HTML."""
+    calls: list[str] = []
+    real = parse_module.html_to_text
+
+    def counting(s: str) -> str:
+        calls.append(s)
+        return real(s)
+
+    monkeypatch.setattr(parse_module, "html_to_text", counting)
+    first, second = parse_feed(RSS, url="https://berita.example.id/feed/").entries
+    assert calls == []
+    assert first.body is not None
+    assert "<p>Paragraf satu.</p>" in first.body  # the body as the feed gave it
+    assert first.text == "Paragraf satu.\n\nParagraf dua."
+    assert first.text == "Paragraf satu.\n\nParagraf dua."
+    assert len(calls) == 1
+    # Copies and assignments see the converted text; an assigned text wins over the body.
+    assert dataclasses.replace(first, title="x").text == first.text
+    second.text = "diganti"
+    assert second.text == "diganti"
+    assert len(calls) == 1
+
+
+def test_plain_text_body_is_not_read_as_html() -> None:
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>1</id>'
+        b'<title>t</title><content type="text">1 &lt; 2 &amp;&amp; a &lt;b&gt; c</content>'
+        b"</entry></feed>"
+    )
+    (entry,) = parse_feed(atom).entries
+    assert entry.text == "1 < 2 && a <b> c"

@@ -2,8 +2,9 @@
 
 One failing feed is recorded on that feed (backoff, reason kept) and never stops the others.
 Work per feed is proportional to what changed: a 304 costs one request; an unchanged body (same
-hash) skips parsing; known entries with the same content hash skip analysis; the store is asked
-about a feed's entry keys in one query and written in one batch.
+hash) skips parsing; known entries with the same content hash (title + body as given) skip
+HTML->text and analysis; the store is asked about a feed's entry keys in one query and written
+in one batch.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from urllib.parse import urlsplit
 
 from bot.analyze import analyze, story_lang
 from bot.errors import FeedError
-from bot.feeds.normalize import to_story
+from bot.feeds.normalize import entry_hash, entry_key, to_story
 from bot.feeds.parse import parse_feed
 from bot.feeds.schedule import after_failure, after_success
-from bot.models import Feed, FetchResult, Story
+from bot.models import Feed, FetchResult, ParsedEntry, Story
 from bot.topic import TopicScorer
 
 log = logging.getLogger(__name__)
@@ -120,24 +121,34 @@ async def _ingest_body(
     if not feed.title and parsed.title:
         feed.title = parsed.title
     source = _source_name(feed, parsed.title)
-    stories: dict[str, Story] = {}
+    # Keys and hashes need no HTML->text; only entries the store lacks (or holds with another
+    # hash) are turned into stories, which is where an entry's text is first made.
+    groups: dict[str, list[ParsedEntry]] = {}
     for entry in parsed.entries:
-        story = to_story(
-            entry,
-            feed_url=feed.url,
-            source=source,
-            lang_hint=feed.lang,
-            detect_lang=_detect,
-            base_url=result.final_url,
-        )
-        if story is not None and story.key not in stories:
-            story.fetched_at = now
-            stories[story.key] = story
-    if not stories:
+        groups.setdefault(entry_key(entry), []).append(entry)
+    if not groups:
         feed.baseline_done = True
         return
-    known = await store.known_keys(feed.url, list(stories))
-    changed = [s for k, s in stories.items() if known.get(k) != s.content_hash]
+    known = await store.known_keys(feed.url, list(groups))
+    changed: list[Story] = []
+    for key, group in groups.items():
+        stored_hash = known.get(key)
+        # The first entry that makes a story owns the key; later duplicates are ignored.
+        for entry in group:
+            if stored_hash is not None and entry_hash(entry) == stored_hash:
+                break
+            story = to_story(
+                entry,
+                feed_url=feed.url,
+                source=source,
+                lang_hint=feed.lang,
+                detect_lang=_detect,
+                base_url=result.final_url,
+            )
+            if story is not None:
+                story.fetched_at = now
+                changed.append(story)
+                break
     for story in changed:
         result_ = analyze(story.title, story.text, lang=story.lang, scorer=scorer)
         story.relevance = result_.topic.score

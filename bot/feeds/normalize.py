@@ -11,7 +11,14 @@ from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 from bot.feeds.parse import cap_text
 from bot.models import LANGS, ParsedEntry, Story
 
-__all__ = ["canonical_url", "content_hash", "entry_key", "is_http_url", "to_story"]
+__all__ = [
+    "canonical_url",
+    "content_hash",
+    "entry_hash",
+    "entry_key",
+    "is_http_url",
+    "to_story",
+]
 
 # Query parameters that only say how a reader arrived (campaign, click and share trackers).
 _TRACKING_EXACT: Final = frozenset(
@@ -177,6 +184,19 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def entry_hash(entry: ParsedEntry) -> str:
+    """The content hash of an entry, computed without turning its HTML into text.
+
+    Covers the title and the body as the feed gave it (``body``; ``text`` when the body is
+    unknown), so any edit of either changes it while a poll can compare it with the stored
+    hash before paying for HTML->text. Whitespace in the title is normalized; the body is
+    hashed as given (a whitespace-only rewrite at worst re-analyzes the entry once).
+    """
+    body = entry.body if entry.body is not None else entry.text
+    norm = f"{' '.join(entry.title.split())}\x1f{body.strip()}"
+    return hashlib.sha256(norm.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s|\n")
 _DERIVED_TITLE_MAX: Final = 140
 
@@ -230,7 +250,7 @@ def to_story(
         source=source,
         lang=lang,
         published=entry.published,
-        content_hash=content_hash(title, text),
+        content_hash=entry_hash(entry),
     )
 
 

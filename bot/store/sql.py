@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sqlite3
+import time
 import unicodedata
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -239,7 +241,7 @@ def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor, busy_timeout_ms)
             cursor.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
@@ -251,6 +253,25 @@ def _setup_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         # with SQLITE_BUSY on lock upgrade; reads stay deferred and run beside it (WAL).
         immediate = conn.get_execution_options().get("warta_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _enable_wal(cursor: Any, busy_timeout_ms: int) -> None:
+    """Switch to WAL once per database file. Changing the journal mode needs an exclusive lock
+    and SQLite does not run the busy handler for it, so several processes opening a new
+    database at the same moment get "database is locked": retry for up to the busy timeout."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            # The aiosqlite adapter's execute() returns no cursor: read from ours.
+            cursor.execute("PRAGMA journal_mode")
+            mode = cursor.fetchone()[0]
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _run_migrations(sync_conn: Connection) -> None:

@@ -31,7 +31,7 @@ class Behaviour:
     status: int = 200
 
 
-def reply(content: dict[str, Any] | str) -> Behaviour:
+def reply(content: dict[str, Any] | list[Any] | str) -> Behaviour:
     text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
     return Behaviour("reply", content=text)
 
@@ -90,9 +90,7 @@ class OpenAICompatServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}{PREFIX}"
         return self.base_url
 
