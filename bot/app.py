@@ -7,6 +7,7 @@ CLI commands and ``warta run`` share one way to build the pipeline.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,10 @@ class App:
 
     async def close(self) -> None:
         await self._stack.aclose()
+
+    def defer_close(self, callback: Callable[[], Awaitable[object]]) -> None:
+        """Close ``callback``'s owner with the app (before the store and fetcher)."""
+        self._stack.push_async_callback(callback)
 
     async def __aenter__(self) -> Self:
         return self

@@ -8,6 +8,7 @@ localized chrome. It knows nothing about chat platforms.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.cluster import ClusterItem, cluster
 from bot.lang.strings import format_date, t
 from bot.models import AlsoReported, Digest, DigestEntry, Story, Summary, TopicResult
+from bot.summarize.base import Summarizer
 from bot.summarize.extractive import summarize_text
 from bot.topic import TopicScorer
 
@@ -154,10 +156,17 @@ async def compose_digest(
     keywords: Sequence[str] = (),
     max_stories: int = 10,
     scorer: TopicScorer | None = None,
+    summarizer: Summarizer | None = None,
 ) -> Digest:
-    """Read the window's stories from the store and compose the digest for ``lang``."""
+    """Read the window's stories from the store and compose the digest for ``lang``.
+
+    With an abstractive ``summarizer`` (the LLM backend), entries from a story in the other
+    language get quick facts written in the digest's language; without one, or when it falls
+    back, they keep their own-language bullets under a localized note — never a fake
+    translation.
+    """
     stories = await store.stories_between(start, end, limit=MAX_CANDIDATES)
-    return build_digest(
+    digest = build_digest(
         stories,
         lang=lang,
         start=start,
@@ -167,6 +176,25 @@ async def compose_digest(
         max_stories=max_stories,
         scorer=scorer,
     )
+    if summarizer is not None and summarizer.name != "extractive":
+        await translate_entries(digest, summarizer)
+    return digest
+
+
+async def translate_entries(digest: Digest, summarizer: Summarizer) -> None:
+    """Rewrite other-language entries' quick facts in the digest's language, concurrently."""
+    foreign = [e for e in digest.entries if e.story.lang != digest.lang]
+
+    async def one(entry: DigestEntry) -> None:
+        story = entry.story
+        result = await summarizer.summarize(
+            title=story.title, text=story.text, lang=story.lang, target_lang=digest.lang
+        )
+        if result.translated and result.lang == digest.lang:
+            entry.summary = result
+            entry.note = None
+
+    await asyncio.gather(*(one(e) for e in foreign))
 
 
 # --------------------------------------------------------------------------- serialization

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,11 @@ from bot.app import USER_AGENT, App
 from bot.commands import CommandCore
 from bot.config import Settings
 from bot.delivery import Sender, compose_due, enqueue_instant
+from bot.digest import compose_digest
 from bot.errors import WartaError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.ingest import poll_due
-from bot.models import ChannelRef, Story
+from bot.models import ChannelRef, Digest, Story
 from bot.scheduler import Scheduler
 from bot.summarize.base import Summarizer, get_summarizer
 
@@ -97,9 +98,43 @@ def build_core(
         scorer=app.scorer,
         admin_check=admin_check,
         resolve_target=telegram.resolve_channel if telegram is not None else None,
+        compose=Composer(app, summarizer),
         default_tz=app.settings.timezone,
         now=now or (lambda: datetime.now(UTC)),
     )
+
+
+class Composer:
+    """compose_digest bound to the app's scorer and summarizer (an LLM backend writes
+    other-language entries in the digest's language). Fits both the command core's and the
+    delivery loop's compose seam."""
+
+    def __init__(self, app: App, summarizer: Summarizer) -> None:
+        self._app = app
+        self._summarizer = summarizer
+
+    async def __call__(
+        self,
+        store: Any,
+        *,
+        lang: str,
+        start: datetime,
+        end: datetime,
+        tz: str = "Asia/Jakarta",
+        keywords: Sequence[str] = (),
+        max_stories: int = 10,
+    ) -> Digest:
+        return await compose_digest(
+            store,
+            lang=lang,
+            start=start,
+            end=end,
+            tz=tz,
+            keywords=keywords,
+            max_stories=max_stories,
+            scorer=self._app.scorer,
+            summarizer=self._summarizer,
+        )
 
 
 def make_poll_job(app: App) -> Callable[[datetime], Awaitable[int]]:
@@ -137,7 +172,12 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
         if added:
             log.info("added %d feeds from %s", added, settings.feeds_file)
         adapters = build_adapters(settings)
-        core = build_core(app, adapters, make_summarizer(settings))
+        summarizer = make_summarizer(settings)
+        closing = getattr(summarizer, "aclose", None)
+        if closing is not None:
+            app.defer_close(closing)
+        core = build_core(app, adapters, summarizer)
+        compose_fn = Composer(app, summarizer)
         for name, adapter in adapters.items():
             try:
                 await adapter.start(core)
@@ -158,7 +198,7 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
             return await sender.drain_once()
 
         async def compose(now: datetime) -> int:
-            return await compose_due(app.store, now)
+            return await compose_due(app.store, now, compose=compose_fn)
 
         scheduler = Scheduler(poll=make_poll_job(app) if poll else None, compose=compose, send=send)
         scheduler.start()

@@ -348,3 +348,18 @@ def test_unloadable_backend_is_config_error(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(ConfigError) as info:
         get_summarizer("llm")
     assert isinstance(info.value.__cause__, ImportError)
+
+
+def test_hyphenated_acronym_is_not_a_dateline() -> None:
+    summary = summarize_text(
+        "Video Game Voice Actors Strike Over AI Protections",
+        "SAG-AFTRA called a strike of video game voice actors after talks with publishers "
+        "stalled over AI replicas of performers' voices.\n\nThe union wants consent and fair "
+        "pay whenever a performer's voice is used to train an AI system.",
+        "en",
+    )
+    assert summary.bullets[0].startswith("SAG-AFTRA called a strike")
+    dated = summarize_text(
+        "Festival", "LONDON—The festival opened on Friday with 40 films from 12 countries.", "en"
+    )
+    assert dated.bullets[0].startswith("The festival opened")

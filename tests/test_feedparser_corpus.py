@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from datetime import UTC, datetime
+
+from bot.analyze import analyze, story_lang
 from bot.errors import ParseError
 from bot.feeds.normalize import to_story
 from bot.feeds.parse import parse_feed, parse_feed_with
-from bot.models import ParsedFeed, Story
+from bot.models import Digest, DigestEntry, ParsedFeed, Story
+from bot.render import console, discord, telegram
 
 pytestmark = pytest.mark.corpus
 
@@ -44,15 +48,15 @@ def fixture_headers(body: bytes) -> dict[str, str]:
     return {name: value for name, value in _HEADER.findall(comment)}
 
 
-def detect_lang_placeholder(_: str) -> str:
-    return "en"
+def detect_lang(text: str) -> str:
+    return story_lang("", text)
 
 
 def run_pipeline_on_fixture(path: Path) -> list[Story]:
-    """Fixture file -> stories, the way the pipeline handles a fetched body.
+    """Fixture file -> stories -> topic + quick facts -> a digest rendered for every platform,
+    the way the pipeline handles a fetched body.
 
     Raises ParseError when the document is refused or not a feed; anything else is a bug.
-    Later stages (topic, summarize, render) extend this function.
     """
     body = path.read_bytes()
     headers = fixture_headers(body)
@@ -64,11 +68,31 @@ def run_pipeline_on_fixture(path: Path) -> list[Story]:
             feed_url=FEED_URL,
             source=feed.title or "example.org",
             lang_hint=None,
-            detect_lang=detect_lang_placeholder,
+            detect_lang=detect_lang,
             base_url=feed.link or "http://example.org/",
         )
         if story is not None:
             stories.append(story)
+    entries = []
+    for story in stories:
+        result = analyze(story.title, story.text, lang=story.lang)
+        assert 0.0 <= result.topic.score <= 1.0
+        assert len(result.summary.bullets) <= 4
+        entries.append(DigestEntry(story=story, summary=result.summary, topic=result.topic))
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    for lang in ("id", "en"):
+        digest = Digest(
+            lang=lang,
+            title="Warta",
+            window_start=now,
+            window_end=now,
+            tz="Asia/Jakarta",
+            entries=entries,
+            empty_text="-",
+        )
+        assert console.render_digest(digest)
+        assert telegram.render_digest(digest)
+        assert discord.render_digest(digest)
     return stories
 
 

@@ -388,3 +388,14 @@ def test_plain_text_body_is_not_read_as_html() -> None:
     )
     (entry,) = parse_feed(atom).entries
     assert entry.text == "1 < 2 && a <b> c"
+
+
+def test_atom_href_character_references_are_decoded() -> None:
+    body = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b'<entry><title>x</title><id>1</id><updated>2026-11-20T10:00:00Z</updated>'
+        b'<link href="https://a.example/p?utm_campaign=feed&amp;fbclid=abc&amp;id=7"/></entry>'
+        b"</feed>"
+    )
+    feed = parse_feed(body)
+    assert feed.entries[0].link == "https://a.example/p?utm_campaign=feed&fbclid=abc&id=7"

@@ -13,6 +13,7 @@ opens local files and ``feedparser_rs.parse(str)`` fetches URLs.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -470,6 +471,10 @@ def _resolve(link: Any, base: str | None) -> str | None:
     if not isinstance(link, str):
         return None
     link = link.strip()
+    if "&" in link and ";" in link:
+        # feedparser_rs 0.7 leaves XML character references in Atom href attributes escaped
+        # ("?a=1&amp;b=2"); feedparser decodes them. A real URL never contains "&amp;".
+        link = html.unescape(link)
     if not link or len(link) > MAX_LINK:
         return None
     if base and not _is_plain_absolute(link):

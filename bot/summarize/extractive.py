@@ -74,7 +74,11 @@ _DATELINE_PAREN = re.compile(
 _DATELINE_DASH = re.compile(
     rf"^{_PLACE}(?:,\s*[\w.'’-]+(?:\s+[\w.'’-]+){{0,2}})?\s+[-–—]{{1,2}}\s+(?=\S)"
 )
-_DATELINE_CAPS = re.compile(r"^[A-Z][A-Z.]+(?:,\s*[A-Z][A-Za-z.]+)*\s*[-–—]{1,2}(?=[A-Z])")
+# A glued hyphen before another capitalized acronym is a compound ("SAG-AFTRA called"), not a
+# dateline ("JUARA.NET, TOKYO-Pasangan ...").
+_DATELINE_CAPS = re.compile(
+    r"^[A-Z][A-Z.]+(?:,\s*[A-Z][A-Za-z.]+)*(?:\s*[–—]{1,2}(?=[A-Z])|\s*-{1,2}(?=[A-Z][a-z]))"
+)
 _BYLINE = re.compile(r"^By\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}(?:,\s*[A-Z][\w ]{1,30})?$")
 _TITLE_SUFFIX = re.compile(r"\s+[|]\s+[^|]{1,40}$")
 
