@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import collections
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from datetime import UTC, datetime
 
 from bot.analyze import analyze, story_lang
 from bot.errors import ParseError

@@ -393,7 +393,7 @@ def test_plain_text_body_is_not_read_as_html() -> None:
 def test_atom_href_character_references_are_decoded() -> None:
     body = (
         b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
-        b'<entry><title>x</title><id>1</id><updated>2026-11-20T10:00:00Z</updated>'
+        b"<entry><title>x</title><id>1</id><updated>2026-11-20T10:00:00Z</updated>"
         b'<link href="https://a.example/p?utm_campaign=feed&amp;fbclid=abc&amp;id=7"/></entry>'
         b"</feed>"
     )
