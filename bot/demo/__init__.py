@@ -7,6 +7,7 @@ written as ``{{ago:5h}}`` (RFC 822), ``{{ago-id:5h}}`` (Indonesian, WIB) and ``{
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import tempfile
@@ -75,6 +76,8 @@ async def run_demo(settings: Settings, *, langs: list[str]) -> int:
     from bot.models import Feed
     from bot.render.console import render_digest
 
+    # The demo prints its own one-line summary of the poll; the per-poll log line is noise here.
+    logging.getLogger("bot.feeds.ingest").setLevel(logging.WARNING)
     now = datetime.now(UTC)
     runner, base = await serve_samples(now)
     try:
