@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import trafilatura
 
 from bot.analyze import story_lang
+from bot.digest import ComposeFn, compose_digest
 from bot.errors import (
     BlockedURL,
     CommandError,
@@ -194,20 +195,6 @@ class Scorer(Protocol):
     def score(
         self, title: str, text: str, lang: str, *, keywords: Sequence[str] = ()
     ) -> TopicResult: ...
-
-
-class ComposeFn(Protocol):
-    async def __call__(
-        self,
-        store: CommandStore,
-        *,
-        lang: str,
-        start: datetime,
-        end: datetime,
-        tz: str = ...,
-        keywords: Sequence[str] = ...,
-        max_stories: int = ...,
-    ) -> Digest: ...
 
 
 def _utcnow() -> datetime:
@@ -653,7 +640,7 @@ class CommandCore:
         lang = norm_lang(sub.lang) if sub else ctx.lang
         if args and parse_lang(args[0]):
             lang = parse_lang(args[0]) or lang
-        compose = self._compose or _default_compose
+        compose = self._compose or compose_digest
         digest = await compose(
             self.store,
             lang=lang,
@@ -856,28 +843,3 @@ class CommandCore:
     async def _help(self, ctx: _Ctx, args: list[str]) -> Reply:
         del args
         return Reply(text=self._t("help", ctx.lang), lang=ctx.lang, ephemeral=True)
-
-
-async def _default_compose(
-    store: CommandStore,
-    *,
-    lang: str,
-    start: datetime,
-    end: datetime,
-    tz: str = DEFAULT_TZ,
-    keywords: Sequence[str] = (),
-    max_stories: int = 10,
-) -> Digest:
-    # Imported here: bot.digest loads the topic lexicon, which a test of parsing alone should
-    # not pay for.
-    from bot.digest import compose_digest
-
-    return await compose_digest(
-        store,
-        lang=lang,
-        start=start,
-        end=end,
-        tz=tz,
-        keywords=keywords,
-        max_stories=max_stories,
-    )

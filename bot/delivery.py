@@ -23,7 +23,13 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.adapters.base import ChatAdapter
-from bot.digest import compose_digest, digest_from_json, digest_to_json
+from bot.digest import (
+    ComposeFn,
+    StoryReader,
+    compose_digest,
+    digest_from_json,
+    digest_to_json,
+)
 from bot.errors import CommandError, PermanentDeliveryError, RetryLater
 from bot.lang.strings import format_date, norm_lang, t
 from bot.models import (
@@ -61,7 +67,7 @@ class OutboxStore(Protocol):
     async def fail_delivery(self, id: int, error: str) -> None: ...
 
 
-class ComposeStore(Protocol):
+class ComposeStore(StoryReader, Protocol):
     """The part of the Store that composing due digests uses."""
 
     async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]: ...
@@ -71,29 +77,6 @@ class ComposeStore(Protocol):
     async def enqueue_delivery(
         self, delivery: Delivery, *, advance: Subscription | None = None
     ) -> Delivery | None: ...
-    async def stories_between(
-        self,
-        start: datetime,
-        end: datetime,
-        *,
-        lang: str | None = None,
-        min_relevance: float | None = None,
-        limit: int = 200,
-    ) -> list[Story]: ...
-
-
-class ComposeFn(Protocol):
-    async def __call__(
-        self,
-        store: ComposeStore,
-        *,
-        lang: str,
-        start: datetime,
-        end: datetime,
-        tz: str = ...,
-        keywords: Sequence[str] = ...,
-        max_stories: int = ...,
-    ) -> Digest: ...
 
 
 def _utcnow() -> datetime:

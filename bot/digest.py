@@ -41,6 +41,24 @@ class StoryReader(Protocol):
     ) -> list[Story]: ...
 
 
+class ComposeFn(Protocol):
+    """Composes a digest from a store; the seam the command core (/digest) and the delivery loop
+    (scheduled digests) share. :func:`compose_digest` is one; the runner binds it to the app's
+    scorer and summarizer."""
+
+    async def __call__(
+        self,
+        store: StoryReader,
+        *,
+        lang: str,
+        start: datetime,
+        end: datetime,
+        tz: str = ...,
+        keywords: Sequence[str] = ...,
+        max_stories: int = ...,
+    ) -> Digest: ...
+
+
 def _story_time(story: Story) -> datetime:
     return story.published or story.fetched_at or datetime.min.replace(tzinfo=UTC)
 
