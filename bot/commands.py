@@ -20,8 +20,6 @@ from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import trafilatura
-
 from bot.analyze import story_lang
 from bot.digest import ComposeFn, compose_digest
 from bot.errors import (
@@ -262,6 +260,10 @@ def _check_url(text: str, example: str) -> str:
 
 def _extract_article(body: bytes) -> tuple[str, str]:
     """(title, text) of a web page with trafilatura; ("", "") when it finds no article."""
+    # Imported on first use: trafilatura pulls in lxml, justext and more (~0.5 s), which the
+    # poll loop and the CLI commands never need.
+    import trafilatura
+
     out = trafilatura.extract(
         body,
         include_comments=False,
