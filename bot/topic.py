@@ -77,6 +77,12 @@ def _compile_term(term: str, *, case_sensitive: bool = False) -> re.Pattern[str]
     return re.compile(rf"(?<!\w)(?:{body}){tail}(?!\w)", re.IGNORECASE)
 
 
+def _needle(term: str) -> str:
+    """The casefolded longest token of a lexicon term: every match of the term contains it,
+    and the longest is the rarest ("generated" rules out far more stories than "ai")."""
+    return max(re.split(r"[\s\-]+", term.rstrip("*").strip()), key=len).casefold()
+
+
 @lru_cache(maxsize=512)
 def _keyword_pattern(term: str) -> re.Pattern[str]:
     return _compile_term(term)
@@ -105,12 +111,13 @@ class _Term:
     tier: str
     weight: float
     pattern: re.Pattern[str]
+    needle: str  # a casefolded token of the term: a story without it cannot match
 
 
 @dataclass(frozen=True, slots=True)
 class _ContextRule:
     name: str
-    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    patterns: tuple[tuple[str, str, re.Pattern[str]], ...]  # (name, needle, pattern)
     min_hits: int
     penalty: float
     unless_creators: int
@@ -253,12 +260,13 @@ class TopicScorer:
                         continue
                     seen.add(key)
                     pattern = _compile_term(name, case_sensitive=name.casefold() in sensitive)
-                    terms.append(_Term(name.casefold(), kind, tier, weight, pattern))
+                    terms.append(_Term(name.casefold(), kind, tier, weight, pattern, _needle(name)))
         self._terms = tuple(terms)
 
         neg = config.get("negation", {})
         self._false_friends = tuple(
-            (p.casefold(), _compile_term(p)) for p in _str_list(neg.get("phrases", []), "phrases")
+            (p.casefold(), _needle(p), _compile_term(p))
+            for p in _str_list(neg.get("phrases", []), "phrases")
         )
         rules: list[_ContextRule] = []
         for rule in neg.get("context", []):
@@ -266,7 +274,7 @@ class TopicScorer:
             rules.append(
                 _ContextRule(
                     name=str(rule["name"]),
-                    patterns=tuple((w.casefold(), _compile_term(w)) for w in words),
+                    patterns=tuple((w.casefold(), _needle(w), _compile_term(w)) for w in words),
                     min_hits=int(rule.get("min_hits", 1)),
                     penalty=float(rule.get("penalty", 1.0)),
                     unless_creators=int(rule.get("unless_creators", 10**6)),
@@ -295,9 +303,19 @@ class TopicScorer:
         doc = units.doc
         matched_neg: list[str] = []
 
+        # Most of the few hundred lexicon regexes cannot match a given story; a substring test
+        # on the casefolded text rules them out far cheaper than a regex scan (the patterns
+        # start with a lookbehind, so the regex engine cannot skip ahead to a literal). Only
+        # when casefolding changes the length (ß, İ, ligatures) might it wrongly rule a term
+        # out; then every pattern is scanned.
+        folded = doc.casefold()
+        exact = len(folded) == len(doc)
+
         # Mask false friends with spaces so offsets (and unit boundaries) stay put.
         chars = list(doc)
-        for name, pattern in self._false_friends:
+        for name, needle, pattern in self._false_friends:
+            if exact and needle not in folded:
+                continue
             for m in pattern.finditer(doc):
                 chars[m.start() : m.end()] = " " * (m.end() - m.start())
                 if f"neg:{name}" not in matched_neg:
@@ -307,6 +325,8 @@ class TopicScorer:
         # term -> unit indices where it occurs (with repeats)
         hits: dict[_Term, list[int]] = {}
         for term in self._terms:
+            if exact and term.needle not in folded:
+                continue
             found = [units.index(m.start()) for m in term.pattern.finditer(masked)]
             if found:
                 hits[term] = found
@@ -314,7 +334,11 @@ class TopicScorer:
         penalty = 1.0
         demoted: set[str] = set()
         for rule in self._rules:
-            fired = [n for n, p in rule.patterns if p.search(masked)]
+            fired = [
+                n
+                for n, needle, p in rule.patterns
+                if (not exact or needle in folded) and p.search(masked)
+            ]
             if len(fired) < rule.min_hits:
                 continue
             if rule.demote:
