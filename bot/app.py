@@ -61,6 +61,8 @@ class App:
                     max_bytes=settings.fetch_max_bytes,
                     concurrency=settings.fetch_concurrency,
                     per_host=settings.fetch_per_host,
+                    allow_private=settings.feeds_allow_private,
+                    allow_loopback=settings.allow_loopback,
                 )
             )
             scorer = default_scorer(settings.topics_file)

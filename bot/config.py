@@ -34,7 +34,10 @@ class Settings:
     fetch_max_bytes: int = 8 * 2**20
     fetch_concurrency: int = 50
     fetch_per_host: int = 4
-    allow_loopback: bool = False  # for user-supplied URLs (/summary); tests and demo only
+    allow_loopback: bool = False  # let every fetch reach 127.0.0.0/8 and ::1: tests and demo only
+    # Feeds come from chat admins too (/feeds add), and DNS can later point a public name at a
+    # private address: polled feeds are held to public addresses unless this is set.
+    feeds_allow_private: bool = False
     digest_max_stories: int = 10
     summarizer: str = "extractive"
     llm_base_url: str | None = None

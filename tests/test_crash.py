@@ -102,7 +102,8 @@ async def world(tmp_path: Path, feed_server: FeedServer, peer: ScriptedProxy) ->
     """Stories polled into a SQLite file and a daily 08:00 subscription, due at ``world.due``."""
     start, due = morning()
     db = f"sqlite+aiosqlite:///{tmp_path / 'warta.db'}"
-    async with await App.open(Settings(database_url=db), database_url=db) as app:
+    settings = Settings(database_url=db, allow_loopback=True)  # feeds are served on loopback
+    async with await App.open(settings, database_url=db) as app:
         await poll_into(app, await serve_feeds(feed_server, start), start)
         schedule = parse_schedule("daily 08:00", "Asia/Jakarta")
         await app.store.upsert_subscription(

@@ -436,7 +436,7 @@ async def rest() -> AsyncIterator[DiscordREST]:
 
 @pytest_asyncio.fixture
 async def app(tmp_path: Path) -> AsyncIterator[App]:
-    settings = Settings(feeds_file=str(tmp_path / "no-feeds.toml"))
+    settings = Settings(feeds_file=str(tmp_path / "no-feeds.toml"), allow_loopback=True)
     opened = await App.open(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}")
     try:
         yield opened

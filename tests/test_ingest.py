@@ -157,3 +157,22 @@ async def test_not_due_feeds_are_not_polled(store: SQLStore, feed_server: FeedSe
         report = await poll_due(store, fetcher, now=NOW)
     assert report.feeds == 0
     assert feed_server.stats(path).requests == 0
+
+
+async def test_polled_feeds_are_held_to_public_addresses(
+    store: SQLStore, feed_server: FeedServer
+) -> None:
+    """The app's poller refuses private and loopback addresses unless a setting allows them
+    (feeds can be added from chat, and DNS can later point a name at a private address)."""
+    from bot.app import App
+    from bot.config import Settings
+
+    path = feed_server.add_bytes("/private.xml", rss([SORA]))
+    await store.add_feed(Feed(url=feed_server.url(path), next_check_at=NOW))
+    db = "sqlite+aiosqlite:///:memory:"
+    async with await App.open(Settings(database_url=db), database_url=db) as app:
+        report = await poll_due(store, app.fetcher, now=NOW)
+    assert report.failed == 1
+    (error,) = report.errors.values()
+    assert "loopback" in error
+    assert feed_server.stats(path).requests == 0

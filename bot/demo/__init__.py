@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -79,6 +80,8 @@ async def run_demo(settings: Settings, *, langs: list[str]) -> int:
     # The demo prints its own one-line summary of the poll; the per-poll log line is noise here.
     logging.getLogger("bot.feeds.ingest").setLevel(logging.WARNING)
     now = datetime.now(UTC)
+    # The sample feeds are served on loopback, which polled feeds may not reach otherwise.
+    settings = replace(settings, allow_loopback=True)
     runner, base = await serve_samples(now)
     try:
         with tempfile.TemporaryDirectory(prefix="warta-demo-") as tmp:
