@@ -363,3 +363,23 @@ def test_hyphenated_acronym_is_not_a_dateline() -> None:
         "Festival", "LONDON—The festival opened on Friday with 40 films from 12 countries.", "en"
     )
     assert dated.bullets[0].startswith("The festival opened")
+
+
+def test_lead_that_adds_facts_to_the_headline_is_kept() -> None:
+    summary = summarize_text(
+        "Desainer Grafis Kehilangan Proyek Poster Konser ke Adobe Firefly",
+        "Desainer grafis Citra Maharani kehilangan enam proyek poster konser setelah promotor "
+        "beralih ke Adobe Firefly. Ia kini membuka kelas tentang batas karya buatan AI untuk "
+        "desainer muda.",
+        "id",
+    )
+    assert len(summary.bullets) == 2
+    assert "Citra Maharani" in summary.bullets[0]
+    # A lead that only restates the headline is still left out.
+    same = summarize_text(
+        "Record Labels Sue AI Music Generators Suno and Udio",
+        "Record labels sue AI music generators Suno and Udio. The labels seek damages of up to "
+        "150,000 dollars per work.",
+        "en",
+    )
+    assert same.bullets == ("The labels seek damages of up to 150,000 dollars per work.",)

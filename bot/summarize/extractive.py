@@ -322,6 +322,7 @@ _BACKGROUND_Q = 0.5
 # Human quick facts are three: what happened, a telling detail, the demand or consequence.
 _QUICK_FACTS = 3
 _DUP_HEADLINE = 0.6
+_NEW_FACTS_MIN = 3  # content words beyond the headline's that make a similar sentence a fact
 _DUP_BULLET = 0.5
 
 
@@ -517,7 +518,12 @@ def summarize_text(
         if synthesized:
             if s.text == headline:
                 continue
-        elif _jaccard(set(s.tokens), headline_tokens) >= _DUP_HEADLINE:
+        elif (
+            _jaccard(set(s.tokens), headline_tokens) >= _DUP_HEADLINE
+            and len(set(s.tokens) - headline_tokens) < _NEW_FACTS_MIN
+        ):
+            # It repeats the headline. A lead that restates the headline but adds names,
+            # numbers or a cause ("Citra Maharani", "enam", "setelah promotor beralih") stays.
             continue
         short = shorten(s.text, max_chars)
         if short is not None:
