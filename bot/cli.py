@@ -114,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `warta stories | head`: the reader left. Point stdout at devnull so the interpreter's
+        # final flush does not raise again, and exit like other Unix tools (128 + SIGPIPE).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 HEARTBEAT_MAX_AGE_S = 180
