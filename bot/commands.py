@@ -150,6 +150,7 @@ class CommandStore(Protocol):
     async def get_subscription(self, channel: ChannelRef) -> Subscription | None: ...
     async def upsert_subscription(self, sub: Subscription) -> Subscription: ...
     async def delete_subscription(self, channel: ChannelRef) -> bool: ...
+    async def move_channel(self, old: ChannelRef, new: ChannelRef) -> bool: ...
     async def latest(
         self,
         n: int,
@@ -363,6 +364,12 @@ class CommandCore:
     async def feed_urls(self) -> list[str]:
         """Known feed URLs (Discord autocompletes ``feeds remove`` with them)."""
         return [f.url for f in await self.store.list_feeds()]
+
+    async def channel_moved(self, old: ChannelRef, new: ChannelRef) -> None:
+        """A chat got a new id (Telegram: a group upgraded to a supergroup): its subscription
+        and queued digests follow it at once, so /status there is right before the next post."""
+        if await self.store.move_channel(old, new):
+            log.info("subscription moved from %s to %s", old, new)
 
     @classmethod
     def canonical_name(cls, command: str) -> str:

@@ -10,6 +10,8 @@ Composing and sending are separate so a crash never loses a digest and never pos
   flush-after-delivery), so a crash mid-digest resumes after the last confirmed part.
   Flood control (``RetryLater``) and transient errors are retried with backoff; a permanent
   error fails the row and pauses the subscription with a reason users see in /status.
+  A chat that got a new id (``ChannelMoved``: a Telegram group upgraded to a supergroup) is
+  followed: the subscription moves to the new id and the remaining parts go there at once.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from bot.digest import (
     digest_from_json,
     digest_to_json,
 )
-from bot.errors import CommandError, PermanentDeliveryError, RetryLater
+from bot.errors import ChannelMoved, CommandError, PermanentDeliveryError, RetryLater
 from bot.lang.strings import format_date, norm_lang, t
 from bot.models import (
     ChannelRef,
@@ -52,6 +54,9 @@ Clock = Callable[[], datetime]
 # in a group or channel (1/s in a private chat); Discord's per-channel bucket is 5 per 5 s.
 DEFAULT_PACING_S: Mapping[str, float] = {"telegram": 3.0, "discord": 1.0}
 
+# A chat migrates once (group -> supergroup); more hops in one send means a confused API.
+MAX_MOVES = 3
+
 
 class OutboxStore(Protocol):
     """The part of :class:`bot.store.base.Store` the sender uses."""
@@ -65,6 +70,7 @@ class OutboxStore(Protocol):
     async def mark_sent(self, id: int) -> None: ...
     async def retry_delivery(self, id: int, *, not_before: datetime, error: str) -> None: ...
     async def fail_delivery(self, id: int, error: str) -> None: ...
+    async def move_channel(self, old: ChannelRef, new: ChannelRef) -> bool: ...
 
 
 class ComposeStore(StoryReader, Protocol):
@@ -131,6 +137,8 @@ class Sender:
         self._sleep = sleep
         self._next_allowed: dict[ChannelRef, datetime] = {}
         self._warned_missing: set[str] = set()
+        # Chats seen moving: deliveries claimed before the move still carry the old id.
+        self._moved: dict[ChannelRef, ChannelRef] = {}
 
     async def drain_once(self) -> int:
         """Claim a batch of due deliveries and send them. Returns how many were completed.
@@ -185,16 +193,35 @@ class Sender:
         (failures are recorded in the store)."""
         assert d.id is not None
         adapter = self.adapters[d.channel.platform]
+        channel = self._current(d.channel)
+        moves = 0
         try:
             parts = adapter.render_digest(digest_from_json(d.payload))
-            for part in parts[len(d.sent_parts) :]:
-                await self._pace(d.channel)
-                message_id = await adapter.send_part(d.channel, part)
+            done = len(d.sent_parts)
+            while done < len(parts):
+                await self._pace(channel)
+                try:
+                    message_id = await adapter.send_part(channel, parts[done])
+                except ChannelMoved as e:
+                    moves += 1
+                    if moves > MAX_MOVES or e.new_channel == channel:
+                        raise PermanentDeliveryError(f"{channel}: chat keeps moving: {e}") from e
+                    if not await self._follow_move(d.id, channel, e.new_channel):
+                        # Not ours to move (already moved by another sender, or merged into
+                        # a subscription of the new chat): let the next claim decide.
+                        now = self.clock()
+                        await self.store.retry_delivery(
+                            d.id, not_before=now, error=f"chat moved to {e.new_channel}"
+                        )
+                        return now
+                    channel = e.new_channel
+                    continue
                 await self.store.record_part_sent(
                     d.id,
                     message_id,
                     lease_until=self.clock() + timedelta(seconds=self.lease_s),
                 )
+                done += 1
             await self.store.mark_sent(d.id)
             return None
         except PermanentDeliveryError as e:
@@ -220,6 +247,29 @@ class Sender:
             else:
                 await self.store.retry_delivery(d.id, not_before=retry_at, error=error)
             return retry_at
+
+    def _current(self, channel: ChannelRef) -> ChannelRef:
+        for _ in range(MAX_MOVES):
+            moved = self._moved.get(channel)
+            if moved is None:
+                break
+            channel = moved
+        return channel
+
+    async def _follow_move(self, delivery_id: int, old: ChannelRef, new: ChannelRef) -> bool:
+        """Move the subscription of ``old`` (and its queued deliveries) to ``new``. True when
+        this delivery should go on at ``new`` right away."""
+        moved = await self.store.move_channel(old, new)
+        log.info(
+            "delivery %s: chat %s moved to %s; subscription %s",
+            delivery_id,
+            old,
+            new,
+            "follows it" if moved else "not moved (none there, or the new chat has one)",
+        )
+        if moved:
+            self._moved[old] = new
+        return moved
 
     async def _pace(self, channel: ChannelRef) -> None:
         interval = self.pacing_s.get(channel.platform, 0.0)

@@ -21,12 +21,16 @@ the boundary where they occur, with ``raise ... from e`` so the cause stays in t
     │   └── PermissionDenied        admin-only command by a non-admin
     └── DeliveryError               sending to a chat failed
         ├── RetryLater              flood control / transient; ``retry_after`` seconds
+        ├── ChannelMoved            the chat got a new id (``new_channel``): follow it, never pause
         └── PermanentDeliveryError  bot removed, chat not found, no permission: pause the sub
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # bot.models stays free to import this module
+    from bot.models import ChannelRef
 
 
 class WartaError(Exception):
@@ -116,6 +120,15 @@ class RetryLater(DeliveryError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ChannelMoved(DeliveryError):
+    """The chat now lives at ``new_channel`` (a Telegram group upgraded to a supergroup gets a
+    new chat id). Nothing was posted; the outbox moves the subscription and resends there."""
+
+    def __init__(self, message: str, *, new_channel: ChannelRef) -> None:
+        super().__init__(message)
+        self.new_channel = new_channel
 
 
 class PermanentDeliveryError(DeliveryError):

@@ -685,3 +685,14 @@ async def test_unexpected_error_becomes_a_generic_reply(
     assert reply.error
     assert reply.text == "Sorry, something went wrong. Please try again in a moment."
     assert "RuntimeError: bug" in caplog.text
+
+
+async def test_channel_moved_hook_moves_the_subscription(store: SQLStore) -> None:
+    core = make_core(store)
+    old, new = ChannelRef("telegram", "-100"), ChannelRef("telegram", "-1001234")
+    await run(core, "subscribe", "id daily 08:00", channel=old)
+    await core.channel_moved(old, new)
+    assert await store.get_subscription(old) is None
+    moved = await store.get_subscription(new)
+    assert moved is not None
+    assert moved.schedule.startswith("daily")

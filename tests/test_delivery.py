@@ -4,7 +4,8 @@ scheduler's ticks.
 
 The chat adapter is a small fake at the ChatAdapter seam (no chat platform runs here): it
 renders a digest into numbered text parts, records what it "posted", and raises RetryLater /
-PermanentDeliveryError / a crash on demand.
+PermanentDeliveryError / a crash on demand, and ChannelMoved for every send to a chat listed in
+``migrated`` (as Telegram answers for a group that became a supergroup).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.analyze import default_scorer
 from bot.commands import CommandCore, Reply
 from bot.delivery import Backoff, Sender, compose_due, enqueue_instant
 from bot.digest import digest_to_json
-from bot.errors import DeliveryError, PermanentDeliveryError, RetryLater
+from bot.errors import ChannelMoved, DeliveryError, PermanentDeliveryError, RetryLater
 from bot.models import (
     ChannelRef,
     Delivery,
@@ -75,6 +76,8 @@ class FakeAdapter:
     def __init__(self) -> None:
         self.sent: list[tuple[ChannelRef, str]] = []
         self.plan: list[BaseException | None] = []  # consumed one per send_part call
+        self.migrated: dict[ChannelRef, ChannelRef] = {}
+        self.refused: list[ChannelRef] = []
 
     async def start(self, core: CommandCore) -> None:
         return None
@@ -91,6 +94,9 @@ class FakeAdapter:
             exc = self.plan.pop(0)
             if exc is not None:
                 raise exc
+        if channel in self.migrated:
+            self.refused.append(channel)
+            raise ChannelMoved("group upgraded", new_channel=self.migrated[channel])
         self.sent.append((channel, str(part)))
         return f"msg-{len(self.sent)}"
 
@@ -356,6 +362,93 @@ async def test_crash_mid_digest_resumes_after_the_last_confirmed_part(store: SQL
     (row,) = await store.list_deliveries()
     assert row.state == DeliveryState.SENT
     assert row.sent_parts == ["msg-1", "msg-1", "msg-2"]
+
+
+SUPERGROUP = ChannelRef("fake", "chat-1-super")
+
+
+async def test_a_migrated_chat_is_followed_not_paused(store: SQLStore) -> None:
+    sub = await subscribe(store)
+    first = await queue_digest(store, sub, n_entries=2)  # 3 parts
+    second = await store.enqueue_delivery(replace(first, id=None, key="second"))
+    assert second is not None
+    adapter, clock = FakeAdapter(), Clock(NOW)
+    adapter.migrated = {CHAT: SUPERGROUP}
+    assert await sender(store, adapter, clock).drain_once() == 2
+
+    # One refused send to the old id: the second digest went straight to the new one.
+    assert adapter.refused == [CHAT]
+    expected = list(adapter.render_digest(_payload(first)))
+    assert adapter.sent == [(SUPERGROUP, p) for p in expected * 2]
+    rows = await store.list_deliveries()
+    assert [(r.state, r.channel, len(r.sent_parts)) for r in rows] == [
+        (DeliveryState.SENT, SUPERGROUP, 3),
+        (DeliveryState.SENT, SUPERGROUP, 3),
+    ]
+    assert rows[0].attempts == 1  # followed within the same claim
+    assert await store.get_subscription(CHAT) is None
+    moved = await store.get_subscription(SUPERGROUP)
+    assert moved is not None
+    assert moved.id == sub.id
+    assert not moved.paused
+    assert moved.paused_reason is None
+    # The next scheduled digest is composed for the new id.
+    await store.upsert_stories(_stories())
+    assert await compose_due(store, NOW) == 1
+    assert (await store.list_deliveries())[-1].channel == SUPERGROUP
+
+
+async def test_migration_mid_digest_resumes_at_the_new_chat(store: SQLStore) -> None:
+    sub = await subscribe(store)
+    await queue_digest(store, sub, n_entries=2)  # 3 parts
+    adapter, clock = FakeAdapter(), Clock(NOW)
+    adapter.plan = [None, Crash()]  # part 1 reaches the old group, then the process dies
+    with pytest.raises(Crash):
+        await sender(store, adapter, clock, lease_s=120).drain_once()
+    assert [c for c, _ in adapter.sent] == [CHAT]
+
+    # Meanwhile the group became a supergroup.
+    clock.advance(121)
+    fresh = FakeAdapter()
+    fresh.migrated = {CHAT: SUPERGROUP}
+    assert await sender(store, fresh, clock).drain_once() == 1
+    (row,) = await store.list_deliveries()
+    parts = list(fresh.render_digest(_payload(row)))
+    assert fresh.sent == [(SUPERGROUP, p) for p in parts[1:]]  # each remaining part once
+    assert row.state == DeliveryState.SENT
+    assert row.sent_parts == ["msg-1", "msg-1", "msg-2"]
+    moved = await store.get_subscription(SUPERGROUP)
+    assert moved is not None
+    assert not moved.paused
+
+
+async def test_migration_into_a_chat_that_has_its_own_subscription(store: SQLStore) -> None:
+    old = await subscribe(store)
+    await queue_digest(store, old, n_entries=1)
+    await subscribe(store, channel=SUPERGROUP)
+    adapter, clock = FakeAdapter(), Clock(NOW)
+    adapter.migrated = {CHAT: SUPERGROUP}
+    assert await sender(store, adapter, clock).drain_once() == 0
+    # The new chat keeps its own subscription; the old one's digest is not posted twice there.
+    assert adapter.sent == []
+    assert await store.list_deliveries() == []
+    assert await store.get_subscription(CHAT) is None
+    kept = await store.get_subscription(SUPERGROUP)
+    assert kept is not None
+    assert not kept.paused
+
+
+async def test_a_chat_that_keeps_moving_pauses(store: SQLStore) -> None:
+    sub = await subscribe(store)
+    await queue_digest(store, sub, n_entries=1)
+    adapter, clock = FakeAdapter(), Clock(NOW)
+    adapter.migrated = {CHAT: SUPERGROUP, SUPERGROUP: CHAT}  # a confused API
+    assert await sender(store, adapter, clock).drain_once() == 0
+    assert adapter.sent == []
+    (row,) = await store.list_deliveries()
+    assert row.state == DeliveryState.FAILED
+    assert row.last_error is not None
+    assert "keeps moving" in row.last_error
 
 
 def _payload(row: Delivery) -> Digest:

@@ -651,6 +651,67 @@ async def test_deleting_a_subscription_drops_its_outbox(store: SQLStore) -> None
     assert await store.list_deliveries() == []
 
 
+async def test_move_channel_moves_subscription_and_queued_deliveries(store: SQLStore) -> None:
+    group, supergroup = ChannelRef("telegram", "-4001"), ChannelRef("telegram", "-1004001")
+    sub = await make_sub(store, group.id, lang="en", schedule="daily 07:00", next_run_at=T0)
+    sent = await store.enqueue_delivery(delivery(sub, "w0"))
+    sending = await store.enqueue_delivery(delivery(sub, "w1"))
+    pending = await store.enqueue_delivery(delivery(sub, "w2"))
+    assert sent is not None
+    assert sending is not None
+    assert pending is not None
+    await store.claim_deliveries(T0, limit=2)
+    await store.mark_sent(sent.id or 0)
+    await store.record_part_sent(sending.id or 0, "m1")
+
+    assert await store.move_channel(group, supergroup)
+
+    assert await store.get_subscription(group) is None
+    moved = await store.get_subscription(supergroup)
+    assert moved is not None
+    assert (moved.id, moved.lang, moved.schedule, moved.paused) == (
+        sub.id,
+        "en",
+        "daily 07:00",
+        False,
+    )
+    rows = {d.key: d for d in await store.list_deliveries()}
+    assert rows["w0"].channel == group  # history keeps the chat it went to
+    assert rows["w1"].channel == supergroup
+    assert rows["w1"].state == DeliveryState.SENDING
+    assert rows["w1"].sent_parts == ["m1"]  # the resend starts after the posted part
+    assert rows["w2"].channel == supergroup
+    # A claim after the move hands out the new chat id.
+    claimed = await store.claim_deliveries(T0 + timedelta(hours=1))
+    assert {d.channel for d in claimed} == {supergroup}
+    # A second sender meeting the same migration finds nothing left to move.
+    assert not await store.move_channel(group, supergroup)
+    assert await store.get_subscription(supergroup) is not None
+
+
+async def test_move_channel_keeps_an_existing_subscription_at_the_new_id(store: SQLStore) -> None:
+    group, supergroup = ChannelRef("telegram", "-4002"), ChannelRef("telegram", "-1004002")
+    old = await make_sub(store, group.id, lang="id")
+    new = await make_sub(store, supergroup.id, lang="en")
+    await store.enqueue_delivery(delivery(old, "old-w1"))
+    await store.enqueue_delivery(delivery(new, "new-w1"))
+
+    assert not await store.move_channel(group, supergroup)
+
+    assert await store.get_subscription(group) is None
+    kept = await store.get_subscription(supergroup)
+    assert kept is not None
+    assert (kept.id, kept.lang) == (new.id, "en")
+    assert [(d.key, d.channel) for d in await store.list_deliveries()] == [("new-w1", supergroup)]
+
+
+async def test_move_channel_without_a_subscription_changes_nothing(store: SQLStore) -> None:
+    other = await make_sub(store, "-4003")
+    assert not await store.move_channel(ChannelRef("telegram", "-9"), other.channel)
+    assert not await store.move_channel(other.channel, other.channel)
+    assert [s.id for s in await store.list_subscriptions()] == [other.id]
+
+
 # --------------------------------------------------------------------------- meta
 
 

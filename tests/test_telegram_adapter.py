@@ -12,7 +12,10 @@ its own; the full end-to-end scenario lives elsewhere).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +36,7 @@ from bot.adapters.telegram import (
     mask_secrets,
 )
 from bot.commands import Invocation, Reply
-from bot.errors import ConfigError, PermanentDeliveryError, RetryLater
+from bot.errors import ChannelMoved, ConfigError, PermanentDeliveryError, RetryLater
 from bot.models import (
     ChannelRef,
     Digest,
@@ -318,6 +321,84 @@ async def test_server_error_is_retry_later(adapter: TelegramAdapter, peer: Fixup
     peer.inject_error("Bad Gateway", status=502)
     with pytest.raises(RetryLater):
         await adapter.send_part(ChannelRef("telegram", "5006"), "halo")
+
+
+def _migrated(new_chat_id: int) -> dict[str, Any]:
+    # The Bot API's answer for a group that became a supergroup (the emulator never migrates
+    # chats, so the proxy injects it).
+    return {
+        "ok": False,
+        "error_code": 400,
+        "description": "Bad Request: group chat was upgraded to a supergroup chat",
+        "parameters": {"migrate_to_chat_id": new_chat_id},
+    }
+
+
+@emulator
+async def test_a_migrated_group_raises_channel_moved(
+    adapter: TelegramAdapter, peer: FixupProxy
+) -> None:
+    peer.inject("sendMessage", 400, _migrated(-1004001))
+    with pytest.raises(ChannelMoved) as caught:
+        await adapter.send_part(ChannelRef("telegram", "-4001"), "halo")
+    assert caught.value.new_channel == ChannelRef("telegram", "-1004001")
+    assert not isinstance(caught.value, PermanentDeliveryError)  # the outbox must not pause
+    assert len(peer.calls_of("sendMessage")) == 1
+    # The new id takes the message.
+    await adapter.send_part(caught.value.new_channel, "halo")
+    [posted] = await peer.bot_messages(-1004001)
+    assert posted["text"] == "halo"
+
+
+@emulator
+async def test_a_command_reply_follows_the_group_to_its_supergroup(
+    adapter: TelegramAdapter, peer: FixupProxy, core: EchoCore
+) -> None:
+    group = peer.add_chat(FakeChat(-4002, "group", "Seni", admins={7}))
+    peer.inject("sendMessage", 400, _migrated(-1004002))
+    await peer.user_sends("/help", chat_id=group.id, chat_type="group", user_id=7)
+    [reply] = await peer.wait_bot_messages(-1004002)
+    assert reply["text"].startswith("echo help [] admin=True kind=group")
+    assert "reply_parameters" not in reply  # the message replied to stayed in the old chat
+    assert await peer.bot_messages(group.id) == []
+
+
+class MoveRecordingCore(EchoCore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.moves: list[tuple[ChannelRef, ChannelRef]] = []
+        self.moved = asyncio.Event()
+
+    async def channel_moved(self, old: ChannelRef, new: ChannelRef) -> None:
+        self.moves.append((old, new))
+        self.moved.set()
+
+
+@emulator
+async def test_the_migrate_service_message_reaches_the_core(peer: FixupProxy) -> None:
+    # The emulator cannot produce service messages: the proxy answers one getUpdates with the
+    # update Telegram sends to the old group when it becomes a supergroup.
+    service = {
+        "update_id": 900_001,
+        "message": {
+            "message_id": 77,
+            "date": int(time.time()),
+            "chat": {"id": -4003, "type": "group", "title": "Seni"},
+            "migrate_to_chat_id": -1004003,
+        },
+    }
+    peer.inject("getUpdates", 200, {"ok": True, "result": [service]})
+    core = MoveRecordingCore()
+    tg = create(token=peer.token, base_url=peer.base_url, poll_interval=0.05, poll_timeout=0)
+    await tg.start(core)
+    try:
+        # A deadline for the peer, not a timing assertion: on timeout the assert below says why.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(core.moved.wait(), 15)
+    finally:
+        await tg.stop()
+    assert core.moves == [(ChannelRef("telegram", "-4003"), ChannelRef("telegram", "-1004003"))]
+    assert core.invocations == []
 
 
 @emulator

@@ -11,6 +11,11 @@ used up does :meth:`TelegramAdapter.send_part` raise :class:`~bot.errors.RetryLa
 outbox reschedules the part. A *timeout* is different: the message may have been posted, and no
 layer can know. It also becomes RetryLater (losing a digest part is worse than a rare repeat).
 
+A group upgraded to a supergroup gets a new chat id. Sends to the old id raise
+:class:`~bot.errors.ChannelMoved` (the outbox follows it); a reply to a command is resent to the
+new id; the ``migrate_to_chat_id`` service message is passed to the core's optional
+``channel_moved(old, new)`` (:class:`ChannelMoveHook`).
+
 Optional capability for the command core (``TargetAdminCheck``): :meth:`is_admin_of` and
 :meth:`resolve_channel` let ``/subscribe @channel`` from a linked group (or by ``-100…`` id)
 check that the caller administers *that* chat, and store its numeric id.
@@ -28,7 +33,7 @@ import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from telegram import (
     BotCommand,
@@ -54,13 +59,20 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CommandHandler,
     ContextTypes,
+    MessageHandler,
     TypeHandler,
     filters,
 )
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import Invocation, Reply
-from bot.errors import ConfigError, DeliveryError, PermanentDeliveryError, RetryLater
+from bot.errors import (
+    ChannelMoved,
+    ConfigError,
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryLater,
+)
 from bot.logsafe import (  # noqa: F401 - re-exported
     TokenMaskFilter,
     install_log_filter,
@@ -79,6 +91,15 @@ class CommandCore(Protocol):
     async def handle(self, inv: Invocation) -> Reply:
         """Answer one command. User errors come back as a Reply with ``error=True``."""
         ...
+
+
+@runtime_checkable
+class ChannelMoveHook(Protocol):
+    """Optional on the command core: told when a group announces its move to a new chat id
+    (the ``migrate_to_chat_id`` service message), so the subscription follows before the
+    next digest instead of when that digest's first send fails."""
+
+    async def channel_moved(self, old: ChannelRef, new: ChannelRef) -> None: ...
 
 
 PLATFORM = "telegram"
@@ -204,8 +225,10 @@ def delivery_errors(channel: ChannelRef) -> Iterator[None]:
     except RetryAfter as e:
         raise RetryLater(f"{channel}: flood control", retry_after=_retry_seconds(e)) from e
     except ChatMigrated as e:
-        raise PermanentDeliveryError(
-            f"{channel}: group became a supergroup; new chat id {e.new_chat_id}"
+        # Nothing was posted; the outbox moves the subscription and resends to the new id.
+        raise ChannelMoved(
+            f"{channel}: group became a supergroup; new chat id {e.new_chat_id}",
+            new_channel=ChannelRef(PLATFORM, str(e.new_chat_id)),
         ) from e
     except Forbidden as e:
         raise PermanentDeliveryError(f"{channel}: {e.message}") from e
@@ -303,6 +326,7 @@ class TelegramAdapter:
         app.add_handler(
             CommandHandler([*COMMANDS, "start"], self._on_command, filters=update_kinds)
         )
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_error_handler(self._on_error)
         await self._register_commands()
         await app.start()
@@ -392,15 +416,33 @@ class TelegramAdapter:
             if inv.chat_kind == "group"
             else None
         )
+        target = inv.channel
+        where: dict[str, Any] = {"message_thread_id": thread, "reply_parameters": reply_to}
         for part in render_reply(reply):
             try:
-                with delivery_errors(inv.channel):
-                    await self._send_html(
-                        message.chat.id, part, message_thread_id=thread, reply_parameters=reply_to
-                    )
+                try:
+                    with delivery_errors(target):
+                        await self._send_html(chat_id_of(target), part, **where)
+                except ChannelMoved as e:
+                    # The command came in just before the group became a supergroup: answer
+                    # there (the message replied to and its thread stayed behind).
+                    log.info("telegram: %s moved to %s; replying there", target, e.new_channel)
+                    target, where = e.new_channel, {}
+                    with delivery_errors(target):
+                        await self._send_html(chat_id_of(target), part)
             except DeliveryError as e:
-                log.warning("telegram: reply to %s failed: %s", inv.channel, e)
+                log.warning("telegram: reply to %s failed: %s", target, e)
                 return
+
+    async def _on_migrate(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.migrate_to_chat_id is None:
+            return  # the new supergroup's "migrated from" twin carries nothing new
+        old = ChannelRef(PLATFORM, str(message.chat.id))
+        new = ChannelRef(PLATFORM, str(message.migrate_to_chat_id))
+        log.info("telegram: group %s became supergroup %s", old, new)
+        if isinstance(self._core, ChannelMoveHook):
+            await self._core.channel_moved(old, new)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
@@ -485,7 +527,8 @@ class TelegramAdapter:
 
     async def send_part(self, channel: ChannelRef, part: object) -> str:
         """Post one rendered HTML part; returns the Telegram message id.
-        Raises RetryLater (429 after AIORateLimiter's retries, timeouts, network/5xx) or
+        Raises RetryLater (429 after AIORateLimiter's retries, timeouts, network/5xx),
+        ChannelMoved (the group became a supergroup: ``new_channel`` has its new id) or
         PermanentDeliveryError (bot blocked/kicked, chat not found, no rights, refused message).
         """
         if not isinstance(part, str):

@@ -154,6 +154,19 @@ class Store(Protocol):
         """Pause with a reason users can see. False when no such subscription."""
         ...
 
+    async def move_channel(self, old: ChannelRef, new: ChannelRef) -> bool:
+        """The chat ``old`` now lives at ``new`` (a Telegram group became a supergroup). In one
+        transaction the subscription of ``old`` is re-pointed at ``new`` together with its
+        pending and sending deliveries (sent and failed rows keep the chat they went to).
+
+        Returns True when the subscription moved: its queued deliveries now target ``new``.
+        Returns False when nothing moved: ``old`` has no subscription (already moved, or
+        unsubscribed), or ``new`` already has one. In that last case the subscription at
+        ``new`` (set up in the new chat, so newer) is kept and the one of ``old`` is deleted
+        with its outbox rows, so the chat does not get two digests per run.
+        """
+        ...
+
     # ------------------------------------------------------------------ outbox
 
     async def enqueue_delivery(

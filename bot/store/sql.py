@@ -707,6 +707,34 @@ class SQLStore:
         async with self._write() as conn:
             return (await conn.execute(stmt)).first() is not None
 
+    async def move_channel(self, old: ChannelRef, new: ChannelRef) -> bool:
+        if old == new:
+            return False
+        queued = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
+        pick = select(subscriptions.c.id).where(self._channel_is(old))
+        taken = select(subscriptions.c.id).where(self._channel_is(new))
+        if self._pg:
+            # Two senders meeting the same migration: the second waits, then finds nothing.
+            pick = pick.with_for_update()
+        async with self._write() as conn:
+            old_id = (await conn.execute(pick)).scalar_one_or_none()
+            if old_id is None:
+                return False
+            if (await conn.execute(taken)).first() is not None:
+                await conn.execute(delete(subscriptions).where(subscriptions.c.id == old_id))
+                return False
+            await conn.execute(
+                update(subscriptions)
+                .where(subscriptions.c.id == old_id)
+                .values(platform=new.platform, channel_id=new.id)
+            )
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.subscription_id == old_id, deliveries.c.state.in_(queued))
+                .values(platform=new.platform, channel_id=new.id)
+            )
+        return True
+
     # ------------------------------------------------------------------ outbox
 
     async def enqueue_delivery(
