@@ -181,3 +181,64 @@ def test_bad_config_is_reported_not_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "unknown timezone" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_poll_then_stories_and_digest(tmp_path: Path) -> None:
+    """`warta poll --once` against feeds on a real loopback server, then the stored stories."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.demo import render_sample, sample_feeds
+    from tests.feedserver import FeedServer
+
+    now = datetime.now(UTC)
+    async with FeedServer() as server:
+        urls = [
+            server.url(server.add_bytes(f"/{name}", render_sample(raw, now)))
+            for name, raw in sorted(sample_feeds().items())
+        ]
+        (tmp_path / "feeds.toml").write_text(
+            "".join(f'[[feed]]\nurl = "{u}"\n\n' for u in urls), encoding="utf-8"
+        )
+
+        async def run(*args: str) -> tuple[int, str, str]:
+            env = {
+                **os.environ,
+                "WARTA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+                "WARTA_FEEDS_FILE": str(tmp_path / "feeds.toml"),
+                "WARTA_CONFIG": str(ROOT / "config/settings.example.toml"),
+                "WARTA_ALLOW_LOOPBACK": "true",  # the test's feeds are on 127.0.0.1
+            }
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", *args, cwd=ROOT, env=env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+            assert proc.returncode is not None
+            return proc.returncode, out.decode(), err.decode()
+
+        code, _, err = await run("poll", "--once")
+        assert code == 0, err
+        assert f"added {len(urls)} feeds" in err
+        assert "0 failed" in err
+        assert "19 baseline" in err
+
+        code, out, err = await run("stories", "--since", "48h", "--json")
+        assert code == 0, err
+        stories = [json.loads(line) for line in out.splitlines()]
+        titles = {s["title"] for s in stories}
+        assert "Seniman Bocorkan Akses Sora sebagai Protes terhadap OpenAI" in titles
+        assert "Festival Seni Bela Diri Pencak Silat Digelar di Bandung" not in titles
+        assert all(s["bullets"] for s in stories)
+
+        code, out, err = await run("digest", "--lang", "id", "--since", "48h", "--max", "3")
+        assert code == 0, err
+        assert out.startswith("Ringkasan AI & Seniman — ")
+        assert out.count("\n1. ") == 1
+        assert "\n4. " not in out
+
+        # A second poll is not due yet: nothing is fetched again.
+        server.reset_stats()
+        code, _, err = await run("poll", "--once")
+        assert code == 0, err
+        assert sum(server.stats(f"/{n}").requests for n in sample_feeds()) == 0
