@@ -42,6 +42,11 @@ def story_lang(title: str, text: str, declared: str | None = None) -> str:
     return "id" if detected == "ms" else detected
 
 
+def detect_story_lang(text: str) -> str:
+    """``story_lang`` for text alone: the ``detect_lang`` callback of ``to_story``."""
+    return story_lang("", text)
+
+
 def analyze(
     title: str,
     text: str,

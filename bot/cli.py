@@ -343,7 +343,7 @@ async def _stories(app: Any, args: argparse.Namespace) -> int:
 
 async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
     """Parse feeds exactly as a poll would and print one JSON line per story; store nothing."""
-    from bot.analyze import story_lang
+    from bot.analyze import detect_story_lang
     from bot.errors import FeedError
     from bot.feeds.fetch import Fetcher
     from bot.feeds.normalize import to_story
@@ -362,7 +362,7 @@ async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
                 feed_url=url,
                 source=source,
                 lang_hint=None,
-                detect_lang=lambda s: story_lang("", s),
+                detect_lang=detect_story_lang,
                 base_url=url,
             )
             if story is None:

@@ -29,6 +29,7 @@ from bot.commands import Invocation, Reply, ReplyItem
 from bot.errors import ConfigError, PermanentDeliveryError, RetryLater
 from bot.models import AlsoReported, ChannelRef, Digest, DigestEntry, Story, Summary, TopicResult
 from bot.render.discord import render_digest
+from tests.peers import discord_rest
 from tests.peers.discord_rest import APP_ID, TOKEN, DiscordREST
 
 GUILD_ID = 444444444444444444
@@ -92,18 +93,7 @@ class StubCore:
 
 # --------------------------------------------------------------------------- fixtures
 
-
-@pytest.fixture
-async def rest() -> AsyncIterator[DiscordREST]:
-    server = DiscordREST()
-    base_url = await server.start()
-    old = discord.http.Route.BASE
-    discord.http.Route.BASE = base_url
-    try:
-        yield server
-    finally:
-        discord.http.Route.BASE = old
-        await server.close()
+rest = discord_rest.rest  # loopback Discord REST, Route.BASE pointed at it
 
 
 @pytest.fixture

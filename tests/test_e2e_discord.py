@@ -43,6 +43,7 @@ from bot.render.discord import render_digest
 from bot.runner import build_core, make_poll_job, make_summarizer
 from tests import feedserver
 from tests.feedserver import FeedServer
+from tests.peers import discord_rest
 from tests.peers.discord_rest import APP_ID, TOKEN, DiscordREST
 
 feed_server = feedserver.feed_server
@@ -420,18 +421,7 @@ def assert_cannot_ping_or_phish(body: dict[str, Any]) -> None:
 
 # --------------------------------------------------------------------------- fixtures
 
-
-@pytest_asyncio.fixture
-async def rest() -> AsyncIterator[DiscordREST]:
-    server = DiscordREST()
-    base_url = await server.start()
-    old = discord.http.Route.BASE
-    discord.http.Route.BASE = base_url
-    try:
-        yield server
-    finally:
-        discord.http.Route.BASE = old
-        await server.close()
+rest = discord_rest.rest  # loopback Discord REST, Route.BASE pointed at it
 
 
 @pytest_asyncio.fixture

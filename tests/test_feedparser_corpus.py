@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.analyze import analyze, story_lang
+from bot.analyze import analyze, detect_story_lang
 from bot.errors import ParseError
 from bot.feeds.normalize import to_story
 from bot.feeds.parse import parse_feed, parse_feed_with
@@ -47,10 +47,6 @@ def fixture_headers(body: bytes) -> dict[str, str]:
     return {name: value for name, value in _HEADER.findall(comment)}
 
 
-def detect_lang(text: str) -> str:
-    return story_lang("", text)
-
-
 def run_pipeline_on_fixture(path: Path) -> list[Story]:
     """Fixture file -> stories -> topic + quick facts -> a digest rendered for every platform,
     the way the pipeline handles a fetched body.
@@ -67,7 +63,7 @@ def run_pipeline_on_fixture(path: Path) -> list[Story]:
             feed_url=FEED_URL,
             source=feed.title or "example.org",
             lang_hint=None,
-            detect_lang=detect_lang,
+            detect_lang=detect_story_lang,
             base_url=feed.link or "http://example.org/",
         )
         if story is not None:

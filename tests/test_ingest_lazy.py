@@ -6,24 +6,21 @@ counting wrapper around the real html_to_text, to see which entries were convert
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 
 import bot.feeds.parse as parse_module
 from bot.feeds.fetch import Fetcher
 from bot.feeds.ingest import poll_due
 from bot.models import Feed
-from bot.store import SQLStore, open_store
-from tests import feedserver
+from bot.store import SQLStore
+from tests import feedserver, test_ingest
 from tests.feedserver import FeedServer
+from tests.test_ingest import NOW, make_due
 
 feed_server = feedserver.feed_server
-
-NOW = datetime.now(UTC).replace(microsecond=0)
+store = test_ingest.store  # the same on-disk SQLite fixture
 
 
 def rss(items: list[tuple[str, str]]) -> bytes:
@@ -39,20 +36,6 @@ def rss(items: list[tuple[str, str]]) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Kabar</title>'
         f"<link>https://kabar.example/</link><language>id</language>{inner}</channel></rss>"
     ).encode()
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLStore]:
-    s = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
-    yield s
-    await s.close()
-
-
-async def make_due(store: SQLStore) -> None:
-    feeds = await store.list_feeds()
-    for f in feeds:
-        f.next_check_at = NOW
-    await store.save_feeds(feeds)
 
 
 async def test_known_entries_are_not_converted(

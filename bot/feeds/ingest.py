@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from bot.analyze import analyze, story_lang
+from bot.analyze import analyze, detect_story_lang
 from bot.errors import FeedError
 from bot.feeds.normalize import entry_hash, entry_key, to_story
 from bot.feeds.parse import parse_feed
@@ -67,10 +67,6 @@ class PollReport:
 
 def _source_name(feed: Feed, parsed_title: str | None) -> str:
     return feed.title or parsed_title or urlsplit(feed.url).hostname or feed.url
-
-
-def _detect(text: str) -> str:
-    return story_lang("", text)
 
 
 async def poll_feed(
@@ -142,7 +138,7 @@ async def _ingest_body(
                 feed_url=feed.url,
                 source=source,
                 lang_hint=feed.lang,
-                detect_lang=_detect,
+                detect_lang=detect_story_lang,
                 base_url=result.final_url,
             )
             if story is not None:

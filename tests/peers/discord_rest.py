@@ -21,9 +21,12 @@ import json
 import re
 import time
 import unicodedata
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord
+import pytest_asyncio
 from aiohttp import web
 
 API_PREFIX = "/api/v10"
@@ -567,3 +570,17 @@ def validate_message(body: dict[str, Any]) -> dict[str, Any]:
             }
         ]
     return problems
+
+
+@pytest_asyncio.fixture
+async def rest() -> AsyncIterator[DiscordREST]:
+    """A started DiscordREST with discord.py's ``Route.BASE`` pointed at it for the test."""
+    server = DiscordREST()
+    base_url = await server.start()
+    old = discord.http.Route.BASE
+    discord.http.Route.BASE = base_url
+    try:
+        yield server
+    finally:
+        discord.http.Route.BASE = old
+        await server.close()
