@@ -65,7 +65,7 @@ from bench.feedgen import ITEMS, news_feed
 from bot.analyze import default_scorer
 from bot.config import Settings
 from bot.errors import FeedError
-from bot.feeds import schedule
+from bot.feeds import poll_timing as schedule
 from bot.feeds.fetch import Fetcher
 from bot.feeds.ingest import PollReport, poll_due
 from bot.models import Feed, FetchResult
@@ -547,7 +547,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("analyze.py", "story_lang", "  language detection"),
     ("sql.py", "_story_row", "store: build story rows"),
     ("sql.py", "_feed_state", "store: build feed rows"),
-    ("schedule.py", "after_success", "schedule bookkeeping"),
+    ("poll_timing.py", "after_success", "schedule bookkeeping"),
 )
 
 

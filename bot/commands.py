@@ -22,6 +22,14 @@ from zoneinfo import ZoneInfo
 
 from bot.analyze import story_lang
 from bot.digest import ComposeFn, compose_digest
+from bot.digest_schedule import (
+    DEFAULT_TZ,
+    HEAD_WORDS,
+    Schedule,
+    parse_schedule,
+    parse_schedule_prefix,
+    validate_tz,
+)
 from bot.errors import (
     BlockedURL,
     CommandError,
@@ -47,14 +55,6 @@ from bot.models import (
     Subscription,
     Summary,
     TopicResult,
-)
-from bot.schedules import (
-    DEFAULT_TZ,
-    HEAD_WORDS,
-    Schedule,
-    parse_schedule,
-    parse_schedule_prefix,
-    validate_tz,
 )
 from bot.summarize.base import Summarizer
 from bot.summarize.extractive import summarize_text

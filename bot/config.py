@@ -43,8 +43,25 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     telegram_base_url: str | None = None
+    discord_base_url: str | None = None  # REST base (a rate-limit proxy such as nirn-proxy; tests)
     discord_guild_id: int | None = None
     log_level: str = "INFO"
+    # Operators: platform user ids allowed to change the instance's default sources from chat,
+    # see every chat's usage and full feed URLs. Everyone else is a tenant of their own chat.
+    operators_telegram: tuple[int, ...] = ()
+    operators_discord: tuple[int, ...] = ()
+    chat_sources_max: int = 50  # sources a chat may add on top of the defaults
+    # Command rate limits (token buckets): sustained commands per minute and burst size.
+    rate_user_per_min: float = 12.0
+    rate_user_burst: int = 6
+    rate_chat_per_min: float = 30.0
+    rate_chat_burst: int = 15
+    # /summary <url>: pages fetched at once across all chats, and the bytes they may hold together.
+    summary_fetch_concurrency: int = 4
+    summary_fetch_total_bytes: int = 24 * 2**20
+    llm_max_calls_per_day: int = 500  # shared fairly across chats
+    heartbeat_file: str = "data/warta.heartbeat"
+    adapter_down_unhealthy_s: int = 300  # `warta health` fails once an adapter is down this long
     # Secrets: environment only, never printed.
     telegram_token: str | None = field(default=None, repr=False)
     discord_token: str | None = field(default=None, repr=False)
@@ -63,6 +80,11 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
     # Optional fields whose default is None: infer from the annotation text.
     annotation = str(Settings.__dataclass_fields__[name].type)
     try:
+        if annotation.startswith("tuple"):
+            items = raw.replace(",", " ").split() if isinstance(raw, str) else raw
+            if not isinstance(items, list | tuple):
+                raise ValueError(raw)
+            return tuple(int(x) for x in items)
         if isinstance(raw, str):
             if "bool" in annotation or kind is bool:
                 low = raw.strip().lower()
@@ -77,7 +99,7 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
         if kind is float and isinstance(raw, int):
             return float(raw)
         return raw
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise ConfigError(f"setting {name!r}: cannot read {raw!r} as {annotation}") from e
 
 

@@ -32,6 +32,7 @@ from bot.digest import (
     digest_from_json,
     digest_to_json,
 )
+from bot.digest_schedule import parse_schedule
 from bot.errors import ChannelMoved, CommandError, PermanentDeliveryError, RetryLater
 from bot.lang.strings import format_date, norm_lang, t
 from bot.models import (
@@ -44,7 +45,6 @@ from bot.models import (
     Summary,
     TopicResult,
 )
-from bot.schedules import parse_schedule
 
 log = logging.getLogger(__name__)
 

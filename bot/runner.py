@@ -27,8 +27,8 @@ from bot.errors import WartaError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.ingest import poll_due
 from bot.models import ChannelRef, Digest, Story
-from bot.scheduler import Scheduler
 from bot.summarize.base import Summarizer, get_summarizer
+from bot.ticks import Scheduler
 
 log = logging.getLogger(__name__)
 

@@ -36,9 +36,9 @@ import pytest
 from bot.app import App
 from bot.config import Settings
 from bot.digest import digest_from_json
+from bot.digest_schedule import parse_schedule
 from bot.models import ChannelRef, Delivery, DeliveryState, Subscription
 from bot.render.telegram import render_digest
-from bot.schedules import parse_schedule
 from bot.store import open_store
 from tests import feedserver
 from tests.conftest import ROOT, need

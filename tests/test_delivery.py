@@ -32,8 +32,8 @@ from bot.models import (
     Story,
     Subscription,
 )
-from bot.scheduler import Scheduler
 from bot.store import SQLStore, open_store
+from bot.ticks import Scheduler
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 08:00 in Jakarta
 CHAT = ChannelRef("fake", "chat-1")

@@ -26,7 +26,7 @@ def test_same_placeholders(key: str) -> None:
 
 def test_keys_used_in_code_exist() -> None:
     used: set[str] = set()
-    for name in ("commands.py", "delivery.py", "schedules.py"):
+    for name in ("commands.py", "delivery.py", "digest_schedule.py"):
         src = (ROOT / "bot" / name).read_text(encoding="utf-8")
         used |= set(re.findall(r'CommandError\(\s*"(\w+)"', src))
         used |= set(re.findall(r'PermissionDenied\(\s*"(\w+)"', src))

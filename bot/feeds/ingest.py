@@ -23,7 +23,7 @@ from bot.analyze import analyze, detect_story_lang
 from bot.errors import FeedError
 from bot.feeds.normalize import entry_hash, entry_key, to_story
 from bot.feeds.parse import parse_feed
-from bot.feeds.schedule import after_failure, after_success
+from bot.feeds.poll_timing import after_failure, after_success
 from bot.models import Feed, FetchResult, ParsedEntry, Story
 from bot.topic import TopicScorer
 

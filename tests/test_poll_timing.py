@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bot.errors import FeedError, FetchTimeout, HTTPStatusError, ParseError
-from bot.feeds import schedule
+from bot.feeds import poll_timing as schedule
 from bot.models import Feed, FetchResult
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)

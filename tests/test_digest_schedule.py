@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.digest_schedule import Schedule, parse_schedule, parse_schedule_prefix, validate_tz
 from bot.errors import CommandError
 from bot.models import ScheduleKind
-from bot.schedules import Schedule, parse_schedule, parse_schedule_prefix, validate_tz
 
 JKT = ZoneInfo("Asia/Jakarta")
 BERLIN = ZoneInfo("Europe/Berlin")
