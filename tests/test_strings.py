@@ -26,7 +26,8 @@ def test_same_placeholders(key: str) -> None:
 
 def test_keys_used_in_code_exist() -> None:
     used: set[str] = set()
-    for name in ("commands.py", "delivery.py", "digest_schedule.py"):
+    names = [f"commands/{p.name}" for p in sorted((ROOT / "bot" / "commands").glob("*.py"))]
+    for name in (*names, "delivery.py", "digest_schedule.py"):
         src = (ROOT / "bot" / name).read_text(encoding="utf-8")
         used |= set(re.findall(r'CommandError\(\s*"(\w+)"', src))
         used |= set(re.findall(r'PermissionDenied\(\s*"(\w+)"', src))

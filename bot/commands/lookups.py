@@ -1,0 +1,147 @@
+"""Lookups: /digest, /latest, /search, /story, /summary."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+from bot.analyze import story_lang
+from bot.commands.base import (
+    DIGEST_HOURS,
+    MAX_ARTICLE_CHARS,
+    MAX_LATEST,
+    MAX_QUERY_CHARS,
+    SEARCH_LIMIT,
+    STORY_ID_RE,
+    CoreBase,
+    Ctx,
+    Reply,
+    ReplyItem,
+    check_url,
+    parse_int,
+    parse_lang,
+)
+from bot.digest import compose_digest
+from bot.errors import BlockedURL, CommandError, FetchError, FetchTimeout, HTTPStatusError, TooLarge
+from bot.lang.strings import norm_lang
+
+
+def _extract_article(body: bytes) -> tuple[str, str]:
+    """(title, text) of a web page with trafilatura; ("", "") when it finds no article."""
+    # Imported on first use: trafilatura pulls in lxml, justext and more (~0.5 s), which the
+    # poll loop and the CLI commands never need.
+    import trafilatura
+
+    out = trafilatura.extract(
+        body,
+        include_comments=False,
+        output_format="json",
+        with_metadata=True,
+    )
+    if not out:
+        return "", ""
+    data = json.loads(out)
+    return str(data.get("title") or ""), str(data.get("text") or "")
+
+
+class LookupCommands(CoreBase):
+    async def _digest(self, ctx: Ctx, args: list[str]) -> Reply:
+        sub = await self.store.get_subscription(ctx.inv.channel)
+        lang = norm_lang(sub.lang) if sub else ctx.lang
+        if args and parse_lang(args[0]):
+            lang = parse_lang(args[0]) or lang
+        compose = self._compose or compose_digest
+        digest = await compose(
+            self.store,
+            lang=lang,
+            start=ctx.now - timedelta(hours=DIGEST_HOURS),
+            end=ctx.now,
+            tz=sub.tz if sub else self.default_tz,
+            keywords=sub.keywords if sub else (),
+            max_stories=sub.max_stories if sub else 10,
+        )
+        return Reply(text=self._t("digest_now", lang, hours=DIGEST_HOURS), lang=lang, digest=digest)
+
+    async def _latest(self, ctx: Ctx, args: list[str]) -> Reply:
+        n = parse_int(args[0], 1, MAX_LATEST, "/latest 5") if args else 5
+        stories = await self.store.latest(n, relevant_only=True)
+        if not stories:
+            return Reply(text=self._t("latest_none", ctx.lang), lang=ctx.lang)
+        return Reply(
+            text=self._t("latest_header", ctx.lang, count=len(stories)),
+            lang=ctx.lang,
+            items=[self._story_item(s, ctx.lang) for s in stories],
+        )
+
+    async def _search(self, ctx: Ctx, args: list[str]) -> Reply:
+        query = " ".join(args).strip()[:MAX_QUERY_CHARS]
+        if not query:
+            raise CommandError("usage_search")
+        stories = await self.store.search(query, limit=SEARCH_LIMIT)
+        if not stories:
+            return Reply(text=self._t("search_none", ctx.lang, query=query), lang=ctx.lang)
+        return Reply(
+            text=self._t("search_header", ctx.lang, query=query),
+            lang=ctx.lang,
+            items=[self._story_item(s, ctx.lang) for s in stories],
+        )
+
+    async def _story(self, ctx: Ctx, args: list[str]) -> Reply:
+        if not args:
+            raise CommandError("usage_story")
+        m = STORY_ID_RE.match(args[0])
+        if m is None:
+            raise CommandError("bad_story_id", value=args[0][:30])
+        story = await self.store.get_story(int(m[1]))
+        if story is None:
+            raise CommandError("story_not_found", id=m[1])
+        if story.bullets:
+            headline, bullets = story.title, story.bullets
+        else:
+            summary = await self._summarize(story.title, story.text, story.lang, ctx.lang)
+            headline, bullets = summary.headline or story.title, summary.bullets
+        item = self._story_item(story, ctx.lang)
+        lines = [headline, *(f"• {b}" for b in bullets), item.detail or story.source]
+        terms = [m for m in story.matched if not m.startswith("neg:")]
+        if terms:
+            lines.append(self._t("story_why", ctx.lang, terms=", ".join(terms)))
+        return Reply(text="\n".join(lines), lang=ctx.lang, items=[item])
+
+    async def _summary(self, ctx: Ctx, args: list[str]) -> Reply:
+        if not args:
+            raise CommandError("usage_summary")
+        url = check_url(args[0], "/summary https://example.com/news")
+        try:
+            async with self._fetcher_factory() as fetcher:
+                result = await fetcher.fetch(url)
+        except BlockedURL as e:
+            raise CommandError("summary_blocked", str(e)) from e
+        except TooLarge as e:
+            raise CommandError("summary_too_large", str(e)) from e
+        except FetchTimeout as e:
+            raise CommandError("summary_timeout", str(e)) from e
+        except HTTPStatusError as e:
+            raise CommandError("summary_http", str(e), status=e.status) from e
+        except FetchError as e:
+            raise CommandError("summary_fetch_failed", str(e)) from e
+        if not result.body:
+            raise CommandError("summary_fetch_failed", f"HTTP {result.status} without a body")
+        title, text = await asyncio.to_thread(_extract_article, result.body)
+        text = text[:MAX_ARTICLE_CHARS]
+        if len(text.split()) < 20:
+            raise CommandError("summary_no_text")
+        story_lang_ = await asyncio.to_thread(story_lang, title, text)
+        summary = await self._summarize(title, text, story_lang_, ctx.lang)
+        topic = await asyncio.to_thread(self._scorer.score, title, text, story_lang_)
+        lines = [summary.headline or title or url, *(f"• {b}" for b in summary.bullets)]
+        if topic.relevant:
+            terms = ", ".join(m for m in topic.matched if not m.startswith("neg:"))
+            lines.append(self._t("summary_relevant", ctx.lang, terms=terms))
+        else:
+            lines.append(self._t("summary_not_relevant", ctx.lang))
+        return Reply(
+            text="\n".join(lines),
+            lang=ctx.lang,
+            items=[ReplyItem(title=title or url, url=result.final_url or url)],
+        )

@@ -1,0 +1,162 @@
+"""Subscription commands: /subscribe, /unsubscribe, /settings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from bot.commands.base import (
+    MAX_STORIES,
+    CoreBase,
+    Ctx,
+    Reply,
+    parse_int,
+    parse_keywords,
+    parse_lang,
+)
+from bot.digest_schedule import (
+    HEAD_WORDS,
+    Schedule,
+    parse_schedule,
+    parse_schedule_prefix,
+    validate_tz,
+)
+from bot.errors import CommandError
+from bot.lang.strings import norm_lang
+from bot.models import Subscription
+
+
+class SubscriptionCommands(CoreBase):
+    async def _subscribe(self, ctx: Ctx, args: list[str]) -> Reply:
+        self._require_admin(ctx)
+        channel, args = await self._target(ctx, args)
+        existing = await self.store.get_subscription(channel)
+        tz = existing.tz if existing else self.default_tz
+        lang: str | None = None
+        sched: Schedule | None = None
+        rest: list[str] = []
+        lowered = [a.lower() for a in args]
+        i = 0
+        while i < len(args):
+            word = lowered[i]
+            if lang is None and not rest and parse_lang(word):
+                lang = parse_lang(word)
+                i += 1
+                continue
+            if sched is None and word in HEAD_WORDS:
+                parsed = parse_schedule_prefix(lowered[i:], tz)
+                if parsed is not None:
+                    sched, used = parsed
+                    i += used
+                    continue
+            rest.append(args[i])
+            i += 1
+        keywords = parse_keywords(rest) if rest else None
+
+        if existing is None:
+            sched = sched or parse_schedule(self.default_schedule, tz)
+            sub = Subscription(
+                channel=channel,
+                lang=lang or ctx.lang,
+                schedule=sched.canonical(),
+                tz=tz,
+                keywords=keywords or (),
+                next_run_at=sched.next_after(ctx.now),
+                created_by=ctx.inv.user_id,
+            )
+            head = "subscribed"
+        else:
+            sched = sched or parse_schedule(existing.schedule, tz)
+            sub = replace(
+                existing,
+                lang=lang or existing.lang,
+                schedule=sched.canonical(),
+                keywords=existing.keywords if keywords is None else keywords,
+                paused=False,
+                paused_reason=None,
+                next_run_at=sched.next_after(ctx.now),
+                last_window_end=self._fresh_window_end(existing, sched, ctx.now),
+            )
+            head = "subscription_updated"
+        sub = await self.store.upsert_subscription(sub)
+        reply_lang = norm_lang(sub.lang) if channel == ctx.inv.channel else ctx.lang
+        text = (
+            self._t(head, reply_lang, channel=str(channel.id))
+            + "\n"
+            + self._describe_sub(sub, reply_lang)
+        )
+        return Reply(text=text, lang=reply_lang)
+
+    @staticmethod
+    def _fresh_window_end(sub: Subscription, sched: Schedule, now: datetime) -> datetime | None:
+        # After a long pause the next digest should not sweep up weeks of old stories.
+        if sub.last_window_end is None:
+            return None
+        return max(sub.last_window_end, now - sched.lookback)
+
+    async def _unsubscribe(self, ctx: Ctx, args: list[str]) -> Reply:
+        self._require_admin(ctx)
+        channel, _ = await self._target(ctx, args)
+        if not await self.store.delete_subscription(channel):
+            raise CommandError("not_subscribed")
+        return Reply(text=self._t("unsubscribed", ctx.lang, channel=str(channel.id)), lang=ctx.lang)
+
+    async def _settings(self, ctx: Ctx, args: list[str]) -> Reply:
+        channel, args = await self._target(ctx, args) if args else (ctx.inv.channel, args)
+        sub = await self.store.get_subscription(channel)
+        if sub is None:
+            raise CommandError("not_subscribed")
+        if not args:
+            text = (
+                self._t("settings_header", ctx.lang, channel=str(channel.id))
+                + "\n"
+                + self._describe_sub(sub, ctx.lang)
+            )
+            return Reply(text=text, lang=ctx.lang)
+        self._require_admin(ctx)
+        what, values = args[0].lower(), args[1:]
+        value = " ".join(values)
+        head = "settings_saved"
+        if what in ("lang", "language", "bahasa"):
+            lang = parse_lang(value) if len(values) == 1 else None
+            if lang is None:
+                raise CommandError("bad_lang", value=value[:20])
+            sub = replace(sub, lang=lang)
+        elif what in ("schedule", "jadwal"):
+            sched = parse_schedule(value, sub.tz)
+            sub = replace(
+                sub,
+                schedule=sched.canonical(),
+                next_run_at=sched.next_after(ctx.now),
+                last_window_end=self._fresh_window_end(sub, sched, ctx.now),
+            )
+        elif what in ("tz", "timezone", "zona", "zone"):
+            if len(values) != 1:
+                raise CommandError("bad_timezone", tz=value[:64])
+            tz = validate_tz(value)
+            sched = parse_schedule(sub.schedule, tz)
+            sub = replace(sub, tz=tz, next_run_at=sched.next_after(ctx.now))
+        elif what in ("keywords", "keyword", "kata", "katakunci", "kw"):
+            clear = value.lower() in ("", "clear", "none", "hapus", "kosong", "-")
+            sub = replace(sub, keywords=() if clear else parse_keywords(values))
+        elif what in ("max", "maks", "maksimum"):
+            sub = replace(sub, max_stories=parse_int(value, 1, MAX_STORIES, "settings max 5"))
+        elif what in ("pause", "jeda", "stop"):
+            sub = replace(sub, paused=True, paused_reason=None)
+            head = "paused"
+        elif what in ("resume", "lanjut", "lanjutkan", "unpause"):
+            sched = parse_schedule(sub.schedule, sub.tz)
+            sub = replace(
+                sub,
+                paused=False,
+                paused_reason=None,
+                next_run_at=sched.next_after(ctx.now),
+                last_window_end=self._fresh_window_end(sub, sched, ctx.now),
+            )
+            head = "resumed"
+        else:
+            raise CommandError("usage_settings", value=what[:30])
+        sub = await self.store.upsert_subscription(sub)
+        lang = norm_lang(sub.lang) if channel == ctx.inv.channel else ctx.lang
+        text = self._t(head, lang, channel=str(channel.id)) + "\n" + self._describe_sub(sub, lang)
+        return Reply(text=text, lang=lang)
