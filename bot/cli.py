@@ -101,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging(settings)
     try:
+        if args.command in ("run", "poll", "feeds"):
+            # These read the feeds file: a bad one stops them before anything is opened.
+            _check_feeds_file(settings)
         if args.command == "analyze":
             return _analyze(args)
         if args.command == "health":
@@ -120,6 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+
+
+def _check_feeds_file(settings: Settings) -> None:
+    from bot.config import load_feeds_file
+
+    if Path(settings.feeds_file).exists():
+        load_feeds_file(settings.feeds_file)
 
 
 HEARTBEAT_MAX_AGE_S = 180

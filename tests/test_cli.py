@@ -14,14 +14,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def warta(
-    *args: str, tmp: Path, stdin: str | None = None, timeout: float = 120
+    *args: str,
+    tmp: Path,
+    stdin: str | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "WARTA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'cli.db'}",
         "WARTA_FEEDS_FILE": str(tmp / "feeds.toml"),
+        "WARTA_HEARTBEAT_FILE": str(tmp / "beat"),
         "WARTA_CONFIG": str(ROOT / "config/settings.example.toml"),
         "WARTA_LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -174,13 +180,62 @@ def test_bad_arguments_exit_2(tmp_path: Path, args: list[str]) -> None:
     assert warta(*args, tmp=tmp_path).returncode == 2
 
 
-def test_bad_config_is_reported_not_a_traceback(tmp_path: Path) -> None:
+EVERY_COMMAND = [
+    ["run"],
+    ["poll", "--once"],
+    ["digest"],
+    ["stories"],
+    ["feeds", "list"],
+    ["health"],
+    ["analyze", "-"],
+    ["demo"],
+    ["inspect", "--file", "x.xml"],
+]
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=[" ".join(c) for c in EVERY_COMMAND])
+def test_bad_settings_file_stops_every_command_with_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
     cfg = tmp_path / "bad.toml"
-    cfg.write_text("[warta]\ntimezone = 'Nowhere/City'\n", encoding="utf-8")
-    result = warta("--config", str(cfg), "stories", tmp=tmp_path)
-    assert result.returncode == 2
-    assert "unknown timezone" in result.stderr
+    cfg.write_text("[warta]\n\ntimezone = 7\n", encoding="utf-8")
+    result = warta("--config", str(cfg), *command, tmp=tmp_path, stdin="")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"warta: {cfg}:3: timezone = 7: "
+        'must be an IANA time zone name in quotes, e.g. "Asia/Jakarta"\n'
+    )
+    assert result.stdout == ""
+
+
+BAD_ENV = [
+    ("WARTA_FETCH_CONCURRENCY", "0", "WARTA_FETCH_CONCURRENCY=0: must be a whole number, at least"),
+    ("WARTA_LOG_LEVEL", "LOUD", "WARTA_LOG_LEVEL=LOUD: must be one of DEBUG, INFO, WARNING"),
+    ("WARTA_POLL_INTERVAL_S", "-5", "WARTA_POLL_INTERVAL_S=-5: must be a whole number of seconds"),
+]
+
+
+@pytest.mark.parametrize(("var", "value", "message"), BAD_ENV)
+@pytest.mark.parametrize("command", [["run"], ["stories"]], ids=["run", "stories"])
+def test_bad_env_value_stops_with_one_line(
+    tmp_path: Path, command: list[str], var: str, value: str, message: str
+) -> None:
+    result = warta(*command, tmp=tmp_path, env={var: value})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"warta: {message}")
+    assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["run"], ["poll", "--once"], ["feeds", "list"]])
+def test_bad_feeds_file_stops_before_anything_opens(tmp_path: Path, command: list[str]) -> None:
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text('[[feed]]\nurl = "https://a.example/rss"\ninterval = 1.5\n', "utf-8")
+    result = warta(*command, tmp=tmp_path, stdin="")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"warta: {feeds}:3: feed #1: interval = 1.5: must be a whole")
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "cli.db").exists()  # nothing was opened: no half-started instance
 
 
 async def test_poll_then_stories_and_digest(tmp_path: Path) -> None:
