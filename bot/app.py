@@ -17,7 +17,7 @@ from typing import Self
 from bot.analyze import default_scorer
 from bot.config import Settings, load_feeds_file
 from bot.feeds.fetch import Fetcher
-from bot.logsafe import TokenMaskFilter, register_secret
+from bot.logsafe import install_excepthooks, install_log_filter, register_secret
 from bot.models import Feed
 from bot.store import SQLStore, open_store
 from bot.topic import TopicScorer
@@ -30,9 +30,11 @@ def setup_logging(settings: Settings) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for secret in (settings.telegram_token, settings.discord_token, settings.llm_api_key):
         register_secret(secret)
-    handler.addFilter(TokenMaskFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # Every handler masks secrets, and so do the tracebacks Python prints by itself.
+    install_log_filter()
+    install_excepthooks()
     root.setLevel(settings.log_level.upper())
     # httpx logs every request URL at INFO, tokens included; keep it quiet. Alembic announces
     # every migration check at INFO on each start.

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = sub.add_parser("analyze", help="score and summarize JSON lines {id,title,text,lang?}")
     analyze.add_argument("input", nargs="?", default="-", help="file, or - for stdin")
 
-    sub.add_parser("health", help="exit 0 while a running `warta run` keeps its heartbeat fresh")
+    sub.add_parser(
+        "health",
+        help="exit 0 while `warta run` keeps its heartbeat fresh and no adapter stays down",
+    )
 
     run = sub.add_parser("run", help="run the scheduler and every configured chat adapter")
     run.add_argument("--no-poll", action="store_true", help="do not poll feeds (adapters only)")
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "analyze":
             return _analyze(args)
         if args.command == "health":
-            return _health()
+            return _health(settings)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as e:
         print(f"warta: {e}", file=sys.stderr)
@@ -132,25 +134,18 @@ def _check_feeds_file(settings: Settings) -> None:
         load_feeds_file(settings.feeds_file)
 
 
-HEARTBEAT_MAX_AGE_S = 180
+def _health(settings: Settings) -> int:
+    """Exit 0 while `warta run` beats and every adapter is up (or down for less than
+    ``adapter_down_unhealthy_s``); print each adapter's state either way."""
+    from bot.health import judge
 
-
-def heartbeat_file() -> Path:
-    return Path(os.environ.get("WARTA_HEARTBEAT_FILE", "data/warta.heartbeat"))
-
-
-def _health() -> int:
-    path = heartbeat_file()
-    try:
-        age = time.time() - path.stat().st_mtime
-    except OSError:
-        print(f"unhealthy: no heartbeat at {path}", file=sys.stderr)
-        return 1
-    if age > HEARTBEAT_MAX_AGE_S:
-        print(f"unhealthy: last heartbeat {age:.0f}s ago", file=sys.stderr)
-        return 1
-    print(f"healthy: last heartbeat {age:.0f}s ago")
-    return 0
+    verdict = judge(
+        Path(settings.heartbeat_file),
+        now=datetime.now(UTC),
+        down_limit_s=settings.adapter_down_unhealthy_s,
+    )
+    print("\n".join(verdict.lines), file=sys.stdout if verdict.healthy else sys.stderr)
+    return 0 if verdict.healthy else 1
 
 
 def _analyze(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ the boundary where they occur, with ``raise ... from e`` so the cause stays in t
     │   └── ParseError              not a feed, or refused as hostile (entity declarations)
     ├── StoreError                  database problem
     ├── SummarizeError              a summarizer backend failed (callers fall back)
+    ├── AdapterError                a chat platform failed at the adapter boundary
+    │   └── PlatformUnavailable     5xx, timeout, network, an unexpected reply: try again later
     ├── CommandError                bad command argument; ``key``/``params`` give a localized reply
     │   └── PermissionDenied        admin-only command by a non-admin
     └── DeliveryError               sending to a chat failed
@@ -96,6 +98,20 @@ class StoreError(WartaError):
 
 class SummarizeError(WartaError):
     pass
+
+
+class AdapterError(WartaError):
+    """A chat platform (its API, gateway or library) failed. ``platform`` names the adapter.
+    The supervisor restarts an adapter that raises this from ``start`` or whose connection
+    dies; ``warta run`` never exits because of it."""
+
+    def __init__(self, message: str, *, platform: str) -> None:
+        super().__init__(message)
+        self.platform = platform
+
+
+class PlatformUnavailable(AdapterError):
+    """Transient: a 5xx, a timeout, a network error or a reply the library could not read."""
 
 
 class CommandError(WartaError):

@@ -1,6 +1,10 @@
 """``warta run``: the scheduler plus every configured chat adapter, in one process.
 
 An adapter starts only when its token is in the environment; the console adapter always runs.
+Adapters run under :class:`bot.adapters.supervisor.Supervisor`: one that fails to start or whose
+polling/gateway dies is restarted with backoff while the rest goes on, so the process exits on
+SIGINT/SIGTERM only, never because of a platform. The heartbeat file (setting
+``heartbeat_file``) carries each adapter's state for ``warta health``.
 Several ``warta run`` processes can share one PostgreSQL database: feeds and deliveries are
 claimed, not assigned, so the work spreads over them.
 """
@@ -9,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,14 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.base import ChatAdapter, load
+from bot.adapters.supervisor import Supervisor
 from bot.app import USER_AGENT, App
 from bot.commands import CommandCore
 from bot.config import Settings
 from bot.delivery import Sender, compose_due, enqueue_instant
 from bot.digest import compose_digest
-from bot.errors import WartaError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.ingest import poll_due
+from bot.health import write_heartbeat
+from bot.logsafe import install_loop_handler
 from bot.models import ChannelRef, Digest, Story
 from bot.summarize.base import Summarizer, get_summarizer
 from bot.ticks import Scheduler
@@ -38,10 +43,6 @@ No chat platform token is set, so only the console adapter runs.
   Discord:  create an application at the Developer Portal, add a bot, then
             export DISCORD_BOT_TOKEN=...   (optional: WARTA_DISCORD_GUILD_ID for instant sync)
 See the README section "Connecting Telegram and Discord"."""
-
-
-def heartbeat_path() -> Path:
-    return Path(os.environ.get("WARTA_HEARTBEAT_FILE", "data/warta.heartbeat"))
 
 
 def make_summarizer(settings: Settings) -> Summarizer:
@@ -64,7 +65,9 @@ def build_adapters(settings: Settings) -> dict[str, ChatAdapter]:
         )
     if settings.discord_token:
         adapters["discord"] = load("discord")(
-            token=settings.discord_token, guild_id=settings.discord_guild_id
+            token=settings.discord_token,
+            guild_id=settings.discord_guild_id,
+            base_url=settings.discord_base_url,
         )
     return adapters
 
@@ -161,11 +164,12 @@ def make_poll_job(app: App) -> Callable[[datetime], Awaitable[int]]:
 async def run_forever(settings: Settings, *, poll: bool = True) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    install_loop_handler(loop)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
     app = await App.open(settings)
-    started: dict[str, ChatAdapter] = {}
+    supervisor: Supervisor | None = None
     scheduler: Scheduler | None = None
     try:
         added = await app.sync_feeds_file()
@@ -178,23 +182,23 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
             app.defer_close(closing)
         core = build_core(app, adapters, summarizer)
         compose_fn = Composer(app, summarizer)
-        for name, adapter in adapters.items():
-            try:
-                await adapter.start(core)
-            except WartaError as e:
-                print(f"warta: the {name} adapter did not start: {e}", file=sys.stderr)
-                continue
-            started[name] = adapter
-        print(f"warta: running adapters: {', '.join(sorted(started))}", file=sys.stderr)
-        if set(started) == {"console"}:
-            print(HOW_TO_ADD_TOKENS, file=sys.stderr)
+        beat = Path(settings.heartbeat_file)
 
-        sender = Sender(app.store, started)
-        beat = heartbeat_path()
-        beat.parent.mkdir(parents=True, exist_ok=True)
+        def write_beat() -> None:
+            assert supervisor is not None
+            write_heartbeat(beat, supervisor.snapshot(), now=datetime.now(UTC))
+
+        supervisor = Supervisor(adapters, core, on_change=write_beat)
+        print(f"warta: starting adapters: {', '.join(sorted(adapters))}", file=sys.stderr)
+        if set(adapters) == {"console"}:
+            print(HOW_TO_ADD_TOKENS, file=sys.stderr)
+        supervisor.start()
+
+        # Only adapters that are up send; a down adapter's deliveries wait (retry later).
+        sender = Sender(app.store, supervisor.running)
 
         async def send(now: datetime) -> int:
-            beat.touch()
+            write_beat()
             return await sender.drain_once()
 
         async def compose(now: datetime) -> int:
@@ -206,10 +210,7 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
     finally:
         if scheduler is not None:
             await scheduler.shutdown()
-        for adapter in started.values():
-            try:
-                await adapter.stop()
-            except WartaError as e:
-                log.warning("stopping %s: %s", adapter.name, e)
+        if supervisor is not None:
+            await supervisor.stop()
         await app.close()
     return 0

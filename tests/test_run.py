@@ -59,7 +59,7 @@ def test_run_without_tokens_explains_and_runs_console(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert "running adapters: console" in err
+    assert "starting adapters: console" in err
     assert "TELEGRAM_BOT_TOKEN" in err
     assert "DISCORD_BOT_TOKEN" in err
 

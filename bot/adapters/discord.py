@@ -10,8 +10,15 @@ carries a ``Via`` header* (a 429 without it is taken as a Cloudflare ban and rai
 slept through; both become :class:`bot.errors.RetryLater`, so the outbox reschedules the delivery
 instead of blocking a sender for minutes.
 
-Gateway: only the ``guilds`` intent (no message content); interactions arrive over the gateway.
-``start(core, connect_gateway=False)`` logs in over REST only, which is what tests use.
+Gateway: only the ``guilds`` intent (no message content); interactions arrive over the gateway,
+whose address comes from ``GET /gateway/bot``. discord.py resumes or re-identifies after a drop
+by itself; :meth:`DiscordAdapter.wait_closed` tells the supervisor when it gave up, and
+:meth:`DiscordAdapter.link_problem` reports the gateway as down while it reconnects.
+``start(core, connect_gateway=False)`` logs in over REST only.
+
+REST base: ``base_url`` (setting ``discord_base_url``) replaces ``https://discord.com/api/v10``
+for a rate-limit proxy such as nirn-proxy, or a test server. Start-up failures are mapped to
+ConfigError (token refused) or PlatformUnavailable (the rest) at this boundary.
 """
 
 from __future__ import annotations
@@ -19,29 +26,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Sequence
+import re
+from collections.abc import Awaitable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 import discord
+import yarl
 from discord import app_commands
 from discord.app_commands import Choice, locale_str
+from discord.gateway import DiscordWebSocket
 
+from bot.adapters.supervisor import describe
 from bot.commands import Invocation, Reply
 from bot.errors import (
     CommandError,
     ConfigError,
     DeliveryError,
     PermanentDeliveryError,
+    PlatformUnavailable,
     RetryLater,
 )
 from bot.lang.strings import norm_lang, t
+from bot.logsafe import register_secret
 from bot.models import ChannelRef, Digest
 from bot.render.discord import MessagePayload, render_digest, render_reply
 
 log = logging.getLogger(__name__)
 
 DInteraction = discord.Interaction[discord.Client]
+
+_DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY  # restored on stop (it is process-wide)
 
 PLATFORM = "discord"
 
@@ -244,6 +260,45 @@ class WartaTree(app_commands.CommandTree[discord.Client]):
                 )
 
 
+def rest_base(url: str) -> str:
+    """discord.py's Route.BASE for ``url``: a proxy or server root gets Discord's API prefix
+    (``http://nirn:8080`` -> ``http://nirn:8080/api/v10``); a base that names a version is kept."""
+    base = url.rstrip("/")
+    if re.search(r"/api/v\d+$", base):
+        return base
+    return f"{base}/api/v{discord.http.INTERNAL_API_VERSION}"
+
+
+@contextlib.contextmanager
+def start_errors() -> Iterator[None]:
+    """Map discord.py's and aiohttp's exceptions while connecting to Warta's tree: a refused
+    token is a ConfigError; everything the platform or the network did is PlatformUnavailable,
+    which the supervisor retries with backoff."""
+    try:
+        yield
+    except discord.LoginFailure as e:
+        raise ConfigError("discord: the bot token was refused") from e
+    except discord.HTTPException as e:
+        if e.status == 401:
+            raise ConfigError("discord: the bot token was refused") from e
+        raise PlatformUnavailable(
+            f"discord: HTTP {e.status} (code {e.code})", platform=PLATFORM
+        ) from e
+    except (
+        discord.GatewayNotFound,
+        discord.ConnectionClosed,
+        aiohttp.ClientError,
+        TimeoutError,
+        OSError,
+    ) as e:
+        raise PlatformUnavailable(f"discord: {describe(e)}", platform=PLATFORM) from e
+    except (KeyError, TypeError, ValueError) as e:
+        # discord.py indexes replies directly: a proxy's or broken server's odd answer lands here.
+        raise PlatformUnavailable(
+            f"discord: unexpected reply ({describe(e)})", platform=PLATFORM
+        ) from e
+
+
 class DiscordAdapter:
     """A Discord bot connection. Lifecycle: ``await start(core)`` ... ``await stop()``."""
 
@@ -254,13 +309,16 @@ class DiscordAdapter:
         *,
         token: str,
         guild_id: int | None = None,
+        base_url: str | None = None,
         max_ratelimit_timeout: float = 30.0,
         defer_after_s: float = DEFER_AFTER_S,
     ) -> None:
         if not token or not token.strip():
             raise ConfigError("discord: a bot token is required (set it in the environment)")
         self._token = token.strip()
+        register_secret(self._token)
         self.guild_id = guild_id
+        self.base_url = rest_base(base_url) if base_url else None
         self.defer_after_s = defer_after_s
         intents = discord.Intents.none()
         intents.guilds = True
@@ -273,6 +331,9 @@ class DiscordAdapter:
         self._core: CommandCoreLike | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._started = False
+        self._link_down: tuple[datetime, str] | None = None
+        self._saved_base: str | None = None
+        self._watch_link()
         build_commands(self)
 
     def __repr__(self) -> str:
@@ -285,26 +346,79 @@ class DiscordAdapter:
         self, core: CommandCoreLike, *, connect_gateway: bool = True, sync_commands: bool = True
     ) -> None:
         """Log in over REST, sync the slash commands (instantly to ``guild_id`` when set, else
-        globally) and, unless told not to, connect the gateway in the background."""
+        globally) and, unless told not to, connect the gateway in the background.
+
+        Raises ConfigError (token refused, command definitions refused) or PlatformUnavailable
+        (5xx, network, timeouts, no gateway, a reply discord.py could not read). After a
+        failure nothing is left open, so the supervisor can call start again."""
         self._core = core
+        if self.client.is_closed():
+            self.client.clear()  # discord.py's way to reopen a closed client
+        if self.base_url is not None:
+            # discord.py has one REST base per process (Route.BASE; the interaction and
+            # webhook routes use it too): a rate-limit proxy such as nirn-proxy, or a test server.
+            self._saved_base = discord.http.Route.BASE
+            discord.http.Route.BASE = self.base_url
         try:
-            await self.client.login(self._token)
-        except discord.LoginFailure as e:
-            await self.client.close()  # login opened an HTTP session
-            raise ConfigError("discord: the bot token was refused") from e
-        except (discord.HTTPException, aiohttp.ClientError, OSError) as e:
-            await self.client.close()
-            raise ConfigError(f"discord: cannot log in: {type(e).__name__}") from e
-        self._started = True
-        await self.tree.set_translator(WartaTranslator())
-        if sync_commands:
-            await self.sync_commands()
-        if connect_gateway:
-            self._gateway = asyncio.create_task(self.client.connect(reconnect=True))
-            self._gateway.add_done_callback(_log_gateway_end)
+            with start_errors():
+                await self.client.login(self._token)
+                self._started = True
+                await self.tree.set_translator(WartaTranslator())
+                if sync_commands:
+                    await self.sync_commands()
+                if connect_gateway:
+                    # Ask where the gateway is (GET /gateway/bot, as Discord documents), so a
+                    # REST base that is not discord.com also brings its own gateway.
+                    _shards, url, _limits = await self.client.http.get_bot_gateway()
+                    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+                    self._link_down = (datetime.now(UTC), "gateway: connecting")
+                    self._gateway = asyncio.create_task(self.client.connect(reconnect=True))
+                    self._gateway.add_done_callback(_log_gateway_end)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.stop()
+            raise
+
+    def _watch_link(self) -> None:
+        """Follow the gateway's state through discord.py's events: READY ("connect") and
+        RESUMED mean connected; "disconnect" means discord.py is reconnecting by itself."""
+
+        async def on_connect() -> None:
+            self._link_down = None
+
+        async def on_resumed() -> None:
+            self._link_down = None
+
+        async def on_disconnect() -> None:
+            if self._link_down is None:
+                self._link_down = (datetime.now(UTC), "gateway: disconnected, reconnecting")
+
+        for handler in (on_connect, on_resumed, on_disconnect):
+            self.client.event(handler)
+
+    def link_problem(self) -> tuple[datetime, str] | None:
+        """(since, why) while the gateway is not connected; None when it is (or not used)."""
+        return self._link_down if self._gateway is not None else None
+
+    async def wait_closed(self) -> None:
+        """Raise once the gateway task ended on its own. discord.py reconnects by itself after
+        drops and resumable close codes; it ends only on what it cannot handle (a refused
+        token, close codes 4004-4014, a clean close it did not ask for)."""
+        gateway = self._gateway
+        if gateway is None:
+            await asyncio.Event().wait()  # REST only: nothing that can die by itself
+            return
+        await asyncio.wait({gateway})  # not `await gateway`: being cancelled must not cancel it
+        error = None if gateway.cancelled() else gateway.exception()
+        if error is not None:
+            raise PlatformUnavailable(
+                f"discord gateway stopped: {describe(error)}", platform=PLATFORM
+            ) from error
+        raise PlatformUnavailable("discord gateway closed", platform=PLATFORM)
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
-        """Register the commands with Discord; a bad definition is a ConfigError."""
+        """Register the commands with Discord; a bad definition is a ConfigError, a 5xx or a
+        network failure PlatformUnavailable."""
         try:
             if self.guild_id is not None:
                 guild = discord.Object(id=self.guild_id)
@@ -314,6 +428,10 @@ class DiscordAdapter:
         except app_commands.CommandSyncFailure as e:
             raise ConfigError(f"discord: command definitions refused: {e}") from e
         except discord.HTTPException as e:
+            if e.status >= 500 or e.status == 429:
+                raise PlatformUnavailable(
+                    f"discord: command sync failed: {e.status}", platform=PLATFORM
+                ) from e
             raise ConfigError(f"discord: command sync failed: {e.status} {e.code}") from e
 
     async def stop(self) -> None:
@@ -322,9 +440,14 @@ class DiscordAdapter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._gateway
             self._gateway = None
+        self._link_down = None
         if not self.client.is_closed() or self._started:
-            await self.client.close()
+            with start_errors():
+                await self.client.close()
         self._started = False
+        DiscordWebSocket.DEFAULT_GATEWAY = _DISCORD_GATEWAY
+        if self._saved_base is not None:
+            discord.http.Route.BASE, self._saved_base = self._saved_base, None
 
     # ------------------------------------------------------------------ commands
 
@@ -577,5 +700,6 @@ def create(**settings: Any) -> DiscordAdapter:
     return DiscordAdapter(
         token=str(settings.get("token") or ""),
         guild_id=int(guild) if guild not in (None, "") else None,
+        base_url=settings.get("base_url") or None,
         max_ratelimit_timeout=float(settings.get("max_ratelimit_timeout", 30.0)),
     )

@@ -26,15 +26,18 @@ URLs at INFO. Install :class:`TokenMaskFilter` on the log handlers (:func:`insta
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
 import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any, Protocol, runtime_checkable
 
+import httpx
 from telegram import (
     BotCommand,
     LinkPreviewOptions,
@@ -63,14 +66,17 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.adapters.supervisor import describe
 from bot.commands import Invocation, Reply
 from bot.errors import (
     ChannelMoved,
     ConfigError,
     DeliveryError,
     PermanentDeliveryError,
+    PlatformUnavailable,
     RetryLater,
 )
 from bot.logsafe import (  # noqa: F401 - re-exported
@@ -250,6 +256,78 @@ def delivery_errors(channel: ChannelRef) -> Iterator[None]:
         raise RetryLater(f"{channel}: {mask_secrets(e.message)}", retry_after=30.0) from e
 
 
+@contextlib.contextmanager
+def start_errors() -> Iterator[None]:
+    """Map PTB's exceptions while connecting or disconnecting: a rejected token is a
+    ConfigError, anything else from the platform is PlatformUnavailable (the supervisor
+    retries it). Messages are masked: PTB puts unparsable response bodies in them, and a
+    proxy's error page may echo the request path with the token."""
+    try:
+        yield
+    except InvalidToken as e:
+        raise ConfigError("the Telegram bot token was rejected") from e
+    except TelegramError as e:
+        raise PlatformUnavailable(
+            f"cannot reach the Telegram Bot API: {describe(e)}", platform=PLATFORM
+        ) from e
+    except (httpx.HTTPError, OSError) as e:
+        raise PlatformUnavailable(f"telegram: {describe(e)}", platform=PLATFORM) from e
+
+
+class _PollProbe(HTTPXRequest):
+    """The request object for getUpdates only (PTB keeps it apart from the other calls):
+    records whether the last poll was answered, so the adapter can report a link that is down
+    while PTB retries, and notices a rejected token, which ends PTB's polling for good."""
+
+    def __init__(self) -> None:
+        # PTB's own default for the getUpdates connection (one long poll at a time).
+        super().__init__(connection_pool_size=1)
+        self.failing_since: datetime | None = None
+        self.error: str | None = None
+        self.rejected: str | None = None
+        self.changed = asyncio.Event()
+
+    def _failed(self, error: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = datetime.now(UTC)
+        self.error = error
+        self.changed.set()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        try:
+            code, payload = await super().do_request(
+                url,
+                method,
+                request_data,
+                read_timeout,
+                write_timeout,
+                connect_timeout,
+                pool_timeout,
+            )
+        except Exception as e:
+            self._failed(describe(e))
+            raise
+        if code == HTTPStatus.OK:
+            if self.failing_since is not None:
+                self.failing_since, self.error = None, None
+                self.changed.set()
+        elif code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
+            self.rejected = f"HTTP {code}"
+            self._failed(f"getUpdates answered HTTP {code}")
+        else:
+            self._failed(f"getUpdates answered HTTP {code}")
+        return code, payload
+
+
 # --------------------------------------------------------------------------- the adapter
 
 
@@ -288,6 +366,7 @@ class TelegramAdapter:
         self._seen_ids: deque[int] = deque(maxlen=1024)
         self._seen_set: set[int] = set()
         self.username: str | None = None
+        self._probe: _PollProbe | None = None  # made per start: PTB shuts its client down
 
     def __repr__(self) -> str:  # never show the token
         return f"TelegramAdapter(base_url={self._base_url!r}, username={self.username!r})"
@@ -302,25 +381,47 @@ class TelegramAdapter:
             .concurrent_updates(self.concurrent_updates)
             .job_queue(None)  # Warta schedules with its own APScheduler ticks
         )
+        if self._probe is not None:
+            builder = builder.get_updates_request(self._probe)
         if self._base_url:
             builder = builder.base_url(self._base_url).base_file_url(_file_base_url(self._base_url))
         return builder.build()
 
     async def start(self, core: CommandCore) -> None:
         """Connect (getMe), register the command menus, route commands to ``core`` and poll.
-        Raises ConfigError for a rejected token, DeliveryError if the API is unreachable."""
+        Raises ConfigError for a rejected token, PlatformUnavailable for anything the platform
+        did (5xx, a timeout, no network, a reply that is not the Bot API's); after a failure
+        nothing is left running, so the supervisor can simply call start again."""
         if self._app is not None:
             return
         self._core = core
+        self._probe = _PollProbe()
         app = self._build()
         try:
-            await app.initialize()
-        except InvalidToken as e:
-            raise ConfigError("the Telegram bot token was rejected") from e
-        except TelegramError as e:
-            raise DeliveryError(f"cannot reach the Telegram Bot API: {mask_secrets(str(e))}") from e
-        self._app = app
-        self.username = app.bot.username
+            with start_errors():
+                await app.initialize()
+                self._app = app
+                self.username = app.bot.username
+                self._add_handlers(app)
+                await self._register_commands()
+                await app.start()
+                if app.updater is None:  # pragma: no cover - the builder always makes one here
+                    raise ConfigError("python-telegram-bot built no updater")
+                await app.updater.start_polling(
+                    poll_interval=self.poll_interval,
+                    timeout=timedelta(seconds=self.poll_timeout),
+                    allowed_updates=[Update.MESSAGE, Update.CHANNEL_POST],
+                    drop_pending_updates=self.drop_pending_updates,
+                    error_callback=self._on_poll_error,
+                )
+        except BaseException:
+            self._app = app
+            with contextlib.suppress(Exception):
+                await self.stop()
+            raise
+        log.info("telegram: polling as @%s", self.username)
+
+    def _add_handlers(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         update_kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
         app.add_handler(TypeHandler(Update, self._drop_seen), group=-1)
         app.add_handler(
@@ -328,27 +429,45 @@ class TelegramAdapter:
         )
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_error_handler(self._on_error)
-        await self._register_commands()
-        await app.start()
-        if app.updater is None:  # pragma: no cover - the builder always makes one here
-            raise ConfigError("python-telegram-bot built no updater")
-        await app.updater.start_polling(
-            poll_interval=self.poll_interval,
-            timeout=timedelta(seconds=self.poll_timeout),
-            allowed_updates=[Update.MESSAGE, Update.CHANNEL_POST],
-            drop_pending_updates=self.drop_pending_updates,
-        )
-        log.info("telegram: polling as @%s", self.username)
+
+    def _on_poll_error(self, error: TelegramError) -> None:
+        # PTB retries getUpdates by itself (growing its pause up to 30 s); the probe already
+        # marks the link down, this only keeps the log short and masked.
+        log.warning("telegram: getUpdates failed, retrying: %s", describe(error))
 
     async def stop(self) -> None:
         app, self._app = self._app, None
         if app is None:
             return
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
+        with start_errors():
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+
+    async def wait_closed(self) -> None:
+        """Return-by-raising once polling is over without :meth:`stop`: PTB gives up on
+        getUpdates only for a rejected token; any other ending is unexpected too."""
+        while True:
+            app = self._app
+            if app is None or app.updater is None or not app.updater.running:
+                raise PlatformUnavailable("telegram: polling stopped", platform=PLATFORM)
+            probe = self._probe
+            if probe is not None and probe.rejected is not None:
+                raise ConfigError(f"telegram: getUpdates refused the token ({probe.rejected})")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await (probe.changed if probe is not None else asyncio.Event()).wait()
+            if probe is not None:
+                probe.changed.clear()
+
+    def link_problem(self) -> tuple[datetime, str] | None:
+        """Set while getUpdates fails (PTB keeps retrying): (since, masked error)."""
+        probe = self._probe
+        if probe is None or probe.failing_since is None:
+            return None
+        return probe.failing_since, probe.error or "getUpdates failing"
 
     async def _register_commands(self) -> None:
         assert self._app is not None
@@ -502,7 +621,8 @@ class TelegramAdapter:
 
     def _bot(self) -> Any:
         if self._app is None:
-            raise DeliveryError("the Telegram adapter is not started")
+            # Down and being restarted by the supervisor: the outbox tries again later.
+            raise RetryLater("the Telegram adapter is not running", retry_after=30.0)
         return self._app.bot
 
     async def _send_html(self, chat_id: int | str, text: str, **kwargs: Any) -> Message:

@@ -208,6 +208,7 @@ def telegram_html_error(text: str) -> tuple[str | None, str]:
 class Injected:
     status: int
     body: dict[str, Any]
+    echo_html: bool = False  # answer a proxy's HTML error page that echoes the request path
 
 
 @dataclass
@@ -226,8 +227,19 @@ _token_counter = itertools.count(100001)
 class FixupProxy:
     """A Bot API endpoint for PTB (``base_url``) in front of the node emulator."""
 
-    def __init__(self, emulator_url: str, *, token: str | None = None, strict_html: bool = True):
+    def __init__(
+        self,
+        emulator_url: str,
+        *,
+        token: str | None = None,
+        strict_html: bool = True,
+        long_poll_s: float = 0.0,
+    ):
         self.emulator_url = emulator_url.rstrip("/")
+        # The emulator answers getUpdates at once, so a client with no poll interval (as
+        # `warta run` polls Telegram: long polling) would spin. With long_poll_s > 0 the proxy
+        # holds an empty getUpdates up to that long (and the request's timeout), like Telegram.
+        self.long_poll_s = long_poll_s
         self.token = token or f"{next(_token_counter)}:{secrets.token_urlsafe(27)}"
         self.strict_html = strict_html
         self.port: int | None = None
@@ -253,6 +265,16 @@ class FixupProxy:
     def inject(self, method: str, status: int, body: dict[str, Any], times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with this error instead of the emulator."""
         self._injected[method].extend(Injected(status, body) for _ in range(times))
+
+    def inject_bad_gateway(self, method: str, times: int = 1) -> None:
+        """INJECTED (the emulator never fails like this): answer the next ``times`` calls of
+        ``method`` with 502 and an HTML error page, as a reverse proxy in front of the Bot API
+        does when the API is down. The page echoes the request path, token included, as is,
+        upper-cased and URL-encoded (proxies do echo it), so tests can check it is masked."""
+        self._injected[method].extend(Injected(502, {}, echo_html=True) for _ in range(times))
+
+    def injected_left(self, method: str) -> int:
+        return len(self._injected.get(method, []))
 
     def inject_429(self, times: int = 1, retry_after: int = 1) -> None:
         """Flood control for the next ``times`` sendMessage calls (the emulator has no limits)."""
@@ -405,6 +427,8 @@ class FixupProxy:
         self.calls.append((method, params))
         if self._injected.get(method):
             injected = self._injected[method].pop(0)
+            if injected.echo_html:
+                return _bad_gateway_page(request.path)
             return web.json_response(injected.body, status=injected.status)
         if method in LOCAL_METHODS:
             return self._local(method, params)
@@ -424,10 +448,35 @@ class FixupProxy:
             except ValueError:
                 return _error(502, f"emulator answered non-JSON for {method}")
             status = resp.status
+        if method == "getUpdates" and self.long_poll_s > 0 and body.get("result") == []:
+            body = await self._hold_get_updates(request, raw, params)
         if not isinstance(body, dict) or "ok" not in body:
             # Unknown methods come back as {"message": ...} with 500: make it a Bot API error.
             return _error(404 if status == 500 else status, f"Not Found: {body}")
         return web.json_response(self._fix(method, params, body), status=status)
+
+    async def _hold_get_updates(
+        self, request: web.Request, raw: bytes, params: dict[str, Any]
+    ) -> Any:
+        """Ask the emulator again every 0.1 s until an update comes or the hold ends."""
+        assert self._session is not None
+        try:
+            timeout = float(params.get("timeout") or 0)
+        except (TypeError, ValueError):
+            timeout = 0.0
+        deadline = time.monotonic() + min(self.long_poll_s, timeout)
+        body: Any = {"ok": True, "result": []}
+        while time.monotonic() < deadline and self._runner is not None:
+            await asyncio.sleep(0.1)
+            async with self._session.post(
+                f"{self.emulator_url}/bot{self.token}/getUpdates",
+                data=raw,
+                headers={"Content-Type": request.headers.get("Content-Type", "application/json")},
+            ) as resp:
+                body = await resp.json(content_type=None)
+            if not isinstance(body, dict) or body.get("result") != []:
+                break
+        return body
 
     def _fix(self, method: str, params: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         result = body.get("result")
@@ -526,6 +575,18 @@ def _check_message(params: dict[str, Any]) -> web.Response | None:
     if len(visible.strip().encode("utf-16-le")) // 2 > 4096:
         return _error(400, "Bad Request: message is too long")
     return None
+
+
+def _bad_gateway_page(path: str) -> web.Response:
+    """An nginx-style 502 page that echoes the request path, as some proxies do."""
+    from urllib.parse import quote
+
+    page = (
+        "<html><head><title>502 Bad Gateway</title></head><body>"
+        f"<center><h1>502 Bad Gateway</h1></center><p>upstream failed for POST {path}</p>"
+        f"<p>{path.upper()}</p><!-- {quote(path, safe='/')} --></body></html>"
+    )
+    return web.Response(status=502, text=page, content_type="text/html")
 
 
 def _ok(result: Any) -> web.Response:
