@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -156,6 +157,24 @@ async def ask_help(peer: FixupProxy, run: WartaRun) -> str:
     return str(messages[before]["text"])
 
 
+async def warta_health(run: WartaRun) -> subprocess.CompletedProcess[str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "health",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=run.env,
+        cwd=ROOT,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return subprocess.CompletedProcess(
+        ["warta", "health"], proc.returncode, out.decode(), err.decode()
+    )
+
+
 def assert_no_token(text: str, token: str) -> None:
     forms = {
         "exact": token,
@@ -185,6 +204,10 @@ async def test_bad_gateway_at_start_and_while_polling(tmp_path: Path, peer: Fixu
         assert len(peer.calls_of("deleteWebhook")) == 3
         assert telegram_state(tmp_path)["restarts"] >= 2
         assert "/subscribe" in await ask_help(peer, run)
+        health = await warta_health(run)
+        assert health.returncode == 0, health.stderr
+        assert "telegram: up for" in health.stdout
+        assert "restarts" in health.stdout
 
         # The Bot API fails again while the bot polls: PTB keeps retrying getUpdates; the
         # heartbeat reports the adapter down (with a masked error) until a poll succeeds.
