@@ -20,7 +20,8 @@ COPY --chown=warta:warta config ./config
 RUN mkdir -p /app/data && chown warta:warta /app/data
 USER 10001:10001
 VOLUME ["/app/data"]
-# Healthy while the scheduler keeps touching its heartbeat file (every tick, < 2 minutes).
+# Healthy while the scheduler keeps its heartbeat file fresh (every few seconds) and no chat
+# adapter has been down longer than adapter_down_unhealthy_s (see `warta health`).
 HEALTHCHECK --interval=60s --timeout=5s --start-period=60s --retries=3 \
   CMD ["warta", "health"]
 ENTRYPOINT ["warta"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.config import Settings, load_settings, parse_duration
 from bot.errors import ConfigError, WartaError
+from bot.logsafe import mask_secrets
 
 EXIT_USAGE = 2
 
@@ -97,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as e:
-        print(f"warta: {e}", file=sys.stderr)
+        print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     from bot.app import setup_logging
 
@@ -112,10 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _health(settings)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as e:
-        print(f"warta: {e}", file=sys.stderr)
+        print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except WartaError as e:
-        print(f"warta: {e}", file=sys.stderr)
+        print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -25,6 +26,11 @@ from urllib.parse import quote
 
 import pytest
 
+from bot.adapters.supervisor import RestartBackoff, State, Supervisor
+from bot.adapters.telegram import create
+from bot.app import App
+from bot.config import Settings
+from bot.runner import build_core, make_summarizer
 from tests.conftest import need
 from tests.peers.telegram_emulator import FixupProxy, NodeEmulator, emulator_problem
 
@@ -151,6 +157,24 @@ async def ask_help(peer: FixupProxy, run: WartaRun) -> str:
     return str(messages[before]["text"])
 
 
+async def warta_health(run: WartaRun) -> subprocess.CompletedProcess[str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "health",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=run.env,
+        cwd=ROOT,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return subprocess.CompletedProcess(
+        ["warta", "health"], proc.returncode, out.decode(), err.decode()
+    )
+
+
 def assert_no_token(text: str, token: str) -> None:
     forms = {
         "exact": token,
@@ -180,6 +204,10 @@ async def test_bad_gateway_at_start_and_while_polling(tmp_path: Path, peer: Fixu
         assert len(peer.calls_of("deleteWebhook")) == 3
         assert telegram_state(tmp_path)["restarts"] >= 2
         assert "/subscribe" in await ask_help(peer, run)
+        health = await warta_health(run)
+        assert health.returncode == 0, health.stderr
+        assert "telegram: up for" in health.stdout
+        assert "restarts" in health.stdout
 
         # The Bot API fails again while the bot polls: PTB keeps retrying getUpdates; the
         # heartbeat reports the adapter down (with a masked error) until a poll succeeds.
@@ -217,3 +245,35 @@ async def test_bad_gateway_at_start_and_while_polling(tmp_path: Path, peer: Fixu
     assert "No chat platform token is set" not in output
     assert_no_token(output, peer.token)
     assert_no_token((tmp_path / "beat.json").read_text(), peer.token)
+
+
+async def test_polling_that_ends_is_restarted(tmp_path: Path, peer: FixupProxy) -> None:
+    """PTB stops polling for good when getUpdates answers 401 (INJECTED: the emulator never
+    does); the adapter reports it and the supervisor restarts it, in process."""
+    db = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    settings = Settings(database_url=db)
+    async with await App.open(settings) as app:
+        tg = create(token=peer.token, base_url=peer.base_url, poll_interval=0.05, poll_timeout=0)
+        core = build_core(app, {"telegram": tg}, make_summarizer(settings))
+        supervisor = Supervisor(
+            {"telegram": tg}, core, backoff=RestartBackoff(base_s=0.2, cap_s=1.0)
+        )
+        supervisor.start()
+        try:
+            await supervisor.wait_for("telegram", State.UP, within_s=30)
+            peer.inject(
+                "getUpdates", 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            )
+            down = await supervisor.wait_for("telegram", State.DOWN, within_s=30)
+            assert down.error is not None
+            assert "refused the token" in down.error
+            await supervisor.wait_for("telegram", State.UP, within_s=30)
+            assert supervisor.status("telegram").restarts == 1
+            assert len(peer.calls_of("getMe")) == 2
+
+            before = len(await peer.bot_messages(USER))
+            await peer.user_sends("/help", chat_id=USER, user_id=USER, language_code="en")
+            messages = await peer.wait_bot_messages(USER, before + 1, deadline_s=30)
+            assert "/subscribe" in messages[before]["text"]
+        finally:
+            await supervisor.stop()

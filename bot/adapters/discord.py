@@ -320,19 +320,27 @@ class DiscordAdapter:
         self.guild_id = guild_id
         self.base_url = rest_base(base_url) if base_url else None
         self.defer_after_s = defer_after_s
-        intents = discord.Intents.none()
-        intents.guilds = True
-        self.client = discord.Client(
-            intents=intents,
-            allowed_mentions=discord.AllowedMentions.none(),
-            max_ratelimit_timeout=max_ratelimit_timeout,
-        )
-        self.tree = WartaTree(self.client)
+        self.max_ratelimit_timeout = max_ratelimit_timeout
         self._core: CommandCoreLike | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._started = False
         self._link_down: tuple[datetime, str] | None = None
         self._saved_base: str | None = None
+        self._new_client()
+
+    def _new_client(self) -> None:
+        """A fresh discord.py client and command tree. Each start after the first gets new
+        ones: a closed discord.Client keeps its closed connection pool (``clear()`` does not
+        reset it), so reopening one fails with "Session is closed"."""
+        intents = discord.Intents.none()
+        intents.guilds = True
+        self.client = discord.Client(
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_ratelimit_timeout=self.max_ratelimit_timeout,
+        )
+        self.tree = WartaTree(self.client)
+        self._fresh = True
         self._watch_link()
         build_commands(self)
 
@@ -352,8 +360,9 @@ class DiscordAdapter:
         (5xx, network, timeouts, no gateway, a reply discord.py could not read). After a
         failure nothing is left open, so the supervisor can call start again."""
         self._core = core
-        if self.client.is_closed():
-            self.client.clear()  # discord.py's way to reopen a closed client
+        if not self._fresh:
+            self._new_client()
+        self._fresh = False
         if self.base_url is not None:
             # discord.py has one REST base per process (Route.BASE; the interaction and
             # webhook routes use it too): a rate-limit proxy such as nirn-proxy, or a test server.

@@ -32,7 +32,7 @@ import logging
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any, Protocol, runtime_checkable
@@ -274,6 +274,13 @@ def start_errors() -> Iterator[None]:
         raise PlatformUnavailable(f"telegram: {describe(e)}", platform=PLATFORM) from e
 
 
+async def _stop_step(step: str, action: Awaitable[object]) -> None:
+    try:
+        await action
+    except (TelegramError, httpx.HTTPError, OSError, RuntimeError) as e:
+        log.warning("telegram: stopping (%s) failed: %s", step, describe(e))
+
+
 class _PollProbe(HTTPXRequest):
     """The request object for getUpdates only (PTB keeps it apart from the other calls):
     records whether the last poll was answered, so the adapter can report a link that is down
@@ -436,15 +443,16 @@ class TelegramAdapter:
         log.warning("telegram: getUpdates failed, retrying: %s", describe(error))
 
     async def stop(self) -> None:
+        """Stop polling and PTB's application. Each step runs even if the one before failed
+        (a polling task that died of a refused token re-raises when stopped)."""
         app, self._app = self._app, None
         if app is None:
             return
-        with start_errors():
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            await app.shutdown()
+        if app.updater is not None and app.updater.running:
+            await _stop_step("polling", app.updater.stop())
+        if app.running:
+            await _stop_step("application", app.stop())
+        await _stop_step("shutdown", app.shutdown())
 
     async def wait_closed(self) -> None:
         """Return-by-raising once polling is over without :meth:`stop`: PTB gives up on

@@ -78,6 +78,8 @@ class DiscordREST:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000001))
     _runner: web.AppRunner | None = None
     base_url: str = ""
+    # What GET /gateway/bot answers: Discord's own gateway unless a test runs a stand-in.
+    gateway_url: str = "wss://gateway.discord.gg"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -210,6 +212,7 @@ class DiscordREST:
     def _routes(self) -> list[tuple[str, str, Any]]:
         return [
             ("GET", r"/users/@me", self._me),
+            ("GET", r"/gateway/bot", self._gateway_bot),
             ("GET", r"/oauth2/applications/@me", self._app_info),
             ("PUT", r"/applications/(?P<app>\d+)/commands", self._bulk_commands),
             (
@@ -268,6 +271,10 @@ class DiscordREST:
 
     def _me(self, m: re.Match[str], body: Any, request: web.Request) -> web.Response:
         return self._json(200, self.bot_user())
+
+    def _gateway_bot(self, m: re.Match[str], body: Any, request: web.Request) -> web.Response:
+        limit = {"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1}
+        return self._json(200, {"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
 
     def _app_info(self, m: re.Match[str], body: Any, request: web.Request) -> web.Response:
         return self._json(
