@@ -43,6 +43,7 @@ from bot.errors import (
     TooLarge,
     WartaError,
 )
+from bot.feeds.fetch import redact_url
 from bot.feeds.parse import normalize_lang, parse_feed
 from bot.lang.strings import STRINGS, format_date, norm_lang, t
 from bot.models import (
@@ -213,6 +214,14 @@ def split_args(text: str) -> list[str]:
         # An unbalanced quote: take the words as typed; a stray quote in a keyword is then
         # refused by parse_keywords, and /search simply searches the words.
         return text.translate(_QUOTES).split()
+
+
+def _refused(url: str, error: BlockedURL) -> CommandError:
+    """The one reply for a refused user URL, whether its host is private, does not resolve or
+    is spelled oddly: a different reply per case would tell a stranger which internal names
+    exist. The detail goes to the log only, without the URL's query string or credentials."""
+    log.info("refused user-supplied URL %s: %s", redact_url(url), error)
+    return CommandError("url_refused", "refused user-supplied URL")
 
 
 def parse_lang(word: str) -> str | None:
@@ -714,7 +723,7 @@ class CommandCore:
             async with self._fetcher_factory() as fetcher:
                 result = await fetcher.fetch(url)
         except BlockedURL as e:
-            raise CommandError("summary_blocked", str(e)) from e
+            raise _refused(url, e) from e
         except TooLarge as e:
             raise CommandError("summary_too_large", str(e)) from e
         except FetchTimeout as e:
@@ -783,7 +792,7 @@ class CommandCore:
             async with self._fetcher_factory() as fetcher:
                 result = await fetcher.fetch(url)
         except BlockedURL as e:
-            raise CommandError("summary_blocked", str(e)) from e
+            raise _refused(url, e) from e
         except FetchError as e:
             raise CommandError("feed_unreachable", url=url, error=str(e)[:200]) from e
         if not result.body:
