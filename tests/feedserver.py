@@ -158,6 +158,11 @@ class FeedServer:
     def stats(self, path: str) -> PathStats:
         return self._stats.setdefault(path, PathStats())
 
+    @property
+    def total_requests(self) -> int:
+        """Requests received on any path (a refused fetch must leave this unchanged)."""
+        return sum(st.requests for st in self._stats.values())
+
     def record_headers(self, on: bool = True) -> None:
         """Keep each request's headers in ``stats(path).request_headers`` (off by default to
         keep benches light)."""

@@ -18,11 +18,13 @@ from bot.analyze import default_scorer
 from bot.commands import CommandCore, Invocation, Reply, parse_keywords, split_args
 from bot.errors import CommandError, SummarizeError
 from bot.feeds.fetch import Fetcher
+from bot.lang.strings import t
 from bot.models import ChannelRef, Feed, Story, Summary
 from bot.store import SQLStore, open_store
 from bot.summarize.extractive import ExtractiveSummarizer
 from tests import feedserver
 from tests.feedserver import FeedServer
+from tests.resolver import StaticResolver
 
 feed_server = feedserver.feed_server
 
@@ -532,8 +534,8 @@ async def test_summary_falls_back_when_the_summarizer_fails(
         ("", "en", "Example: /summary"),
         ("ftp://example.org/x", "en", "not an http(s) web address"),
         ("bukan-url", "id", "bukan alamat web"),
-        ("http://10.0.0.1/secret", "en", "may not be opened"),
-        ("http://169.254.169.254/latest/meta-data", "id", "tidak boleh dibuka"),
+        ("http://10.0.0.1/secret", "en", "cannot be opened"),
+        ("http://169.254.169.254/latest/meta-data", "id", "tidak bisa dibuka"),
     ],
 )
 async def test_summary_bad_input(store: SQLStore, args: str, locale: str, phrase: str) -> None:
@@ -602,7 +604,7 @@ async def test_feeds_readonly_and_private_urls(store: SQLStore) -> None:
     core = make_core(store)
     blocked = await run(core, "feeds", "add http://192.168.1.1/rss", locale="en")
     assert blocked.error
-    assert "may not be opened" in blocked.text
+    assert blocked.text == t("url_refused", "en")
     assert await store.get_feed("http://192.168.1.1/rss") is None
     usage = await run(core, "feeds", "frobnicate", locale="en")
     assert usage.error
@@ -696,3 +698,82 @@ async def test_channel_moved_hook_moves_the_subscription(store: SQLStore) -> Non
     moved = await store.get_subscription(new)
     assert moved is not None
     assert moved.schedule.startswith("daily")
+
+
+# ----------------------------------------------------------------------------- refused URLs
+
+# Spellings of 127.0.0.1 that inet_aton accepts; the command core's fetcher allows loopback
+# (make_core: allow_loopback=True), so these are refused for their spelling alone.
+ODD_LOOPBACK = ["2130706433", "127.1", "017700000001", "0177.0.0.1", "127.000.000.001", "0x7f.1"]
+
+
+@pytest.mark.parametrize("host", ODD_LOOPBACK)
+@pytest.mark.parametrize("locale", ["id", "en"])
+async def test_summary_and_feeds_add_refuse_odd_ipv4_spellings(
+    store: SQLStore, feed_server: FeedServer, host: str, locale: str
+) -> None:
+    feed_server.add_bytes("/a.html", ARTICLE, content_type="text/html")
+    feed_server.add_bytes("/feed.xml", RSS)
+    core = make_core(store)
+    summary = await run(core, "summary", f"http://{host}:{feed_server.port}/a.html", locale=locale)
+    assert summary.error
+    assert summary.text == t("url_refused", locale)
+    url = f"http://{host}:{feed_server.port}/feed.xml"
+    added = await run(core, "feeds", f"add {url}", locale=locale)
+    assert added.error
+    assert added.text == t("url_refused", locale)
+    assert await store.get_feed(url) is None
+    assert feed_server.total_requests == 0
+
+
+async def test_summary_refuses_a_redirect_to_decimal_loopback(
+    store: SQLStore, feed_server: FeedServer
+) -> None:
+    target = feed_server.add_bytes("/a.html", ARTICLE, content_type="text/html")
+    hop = feed_server.add_redirect("/go", f"http://2130706433:{feed_server.port}{target}")
+    core = make_core(store)
+    reply = await run(core, "summary", feed_server.url(hop), locale="en")
+    assert reply.text == t("url_refused", "en")
+    feed_hop = feed_server.add_redirect("/go-feed", f"http://127.1:{feed_server.port}/feed.xml")
+    added = await run(core, "feeds", f"add {feed_server.url(feed_hop)}", locale="en")
+    assert added.text == t("url_refused", "en")
+    assert feed_server.stats(hop).requests == 1
+    assert feed_server.stats(feed_hop).requests == 1
+    assert feed_server.stats(target).requests == 0
+    assert feed_server.stats("/feed.xml").requests == 0
+    # Control: the same redirect to the canonical spelling is followed.
+    ok_hop = feed_server.add_redirect("/go-ok", f"http://127.0.0.1:{feed_server.port}{target}")
+    assert not (await run(core, "summary", feed_server.url(ok_hop), locale="en")).error
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+async def test_private_unresolvable_and_odd_urls_get_the_same_reply(
+    store: SQLStore, caplog: pytest.LogCaptureFixture, locale: str
+) -> None:
+    # A user-URL fetcher with a DNS table: intranet.test is private, nowhere.test does not exist.
+    dns = StaticResolver({"intranet.test": ["10.1.2.3"]})
+    core = make_core(store)
+    core._fetcher_factory = lambda: Fetcher(allow_private=False, timeout_s=5, resolver=dns)
+    urls = [
+        "http://intranet.test/wiki",  # resolves to a private address
+        "http://nowhere.test/wiki",  # does not resolve
+        "http://10.1.2.3/wiki",  # a private literal
+        "http://2130706433/wiki",  # an odd spelling
+        "http://[fec0::1]/wiki",  # site-local
+        "http://user:hunter2@intranet.test/feed?token=s3cret",
+    ]
+    caplog.set_level("INFO", logger="bot.commands")
+    for url in urls:
+        for command, args in (("summary", url), ("feeds", f"add {url}")):
+            reply = await run(core, command, args, locale=locale)
+            assert reply.error, url
+            assert reply.text == t("url_refused", locale), (command, url)
+    assert dns.lookups.count("intranet.test") == 4
+    assert dns.lookups.count("nowhere.test") == 2
+    # The log keeps the detail, without credentials or query string.
+    logged = caplog.text
+    assert "does not resolve" in logged
+    assert "resolves to a private address" in logged
+    assert "non-canonical IPv4" in logged
+    assert "hunter2" not in logged
+    assert "s3cret" not in logged

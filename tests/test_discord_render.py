@@ -185,7 +185,7 @@ def test_markdown_and_mentions_are_escaped() -> None:
     formatted = desc.splitlines()[1]
     # Every markdown character in the untrusted bullet is preceded by a backslash.
     assert re.findall(r"(?<!\\)[*_~|`]", formatted) == []
-    assert "\\[click](https://evil.example)" in desc
+    assert "\\[click\\]\\(https://evil.example)" in desc
     # The also-reported link is a real masked link with the label escaped and the URL made safe.
     assert "[\\*\\*Tempo\\*\\* @\u200beveryone](https://tempo.co/a_%28b%29)" in desc
 
@@ -293,3 +293,121 @@ def test_reply_with_digest_appends_digest_messages() -> None:
     messages = render_reply(Reply(text="Ini ringkasannya:", lang="id", digest=d))
     assert messages[0]["content"] == "Ini ringkasannya:"
     assert messages[1:] == render_digest(d)
+
+
+# ----------------------------------------------------------------------------- masked links
+
+HOSTILE_TITLE = "Outlet](https://evil.example/login) · [Official"
+
+# A model of how a markdown client finds masked links, written after simple-markdown's rules
+# (Discord's client parser derives from it; no real client can run in a test): a backslash
+# escapes the next character; a link starts at an unescaped "[" and its label is matched by a
+# plain regex that does NOT honour backslashes, then "](", then the target.
+_LINK_LABEL = r"(?:\[[^\]]*\]|[^\[\]]|\](?=[^\[]*\]))*"
+_LINK_TARGET = r"\s*<?((?:\([^)]*\)|[^\s\\]|\\.)*?)>?(?:\s+['\"]([\s\S]*?)['\"])?\s*"
+_LINK = re.compile(r"\[(" + _LINK_LABEL + r")\]\(" + _LINK_TARGET + r"\)")
+
+
+def masked_links(text: str) -> list[tuple[str, str]]:
+    """(label, target) of every masked link a client would render in ``text``."""
+    found: list[tuple[str, str]] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == "[":
+            m = _LINK.match(text, i)
+            if m:
+                found.append((m[1], m[2]))
+                i = m.end()
+                continue
+        i += 1
+    return found
+
+
+def all_text(messages: list[MessagePayload]) -> str:
+    parts: list[str] = []
+    for m in messages:
+        parts.append(m["content"] or "")
+        for e in m["embeds"]:
+            parts += [e.get("title", ""), e.get("description", "")]
+            parts += [f["name"] + "\n" + f["value"] for f in e.get("fields", [])]
+    return "\n".join(parts)
+
+
+def test_masked_link_model_finds_links() -> None:
+    # The model must see the attack, or the tests below prove nothing.
+    label = "[" + HOSTILE_TITLE + "](https://real.example/)"
+    assert masked_links(label) == [
+        ("Outlet", "https://evil.example/login"),
+        ("Official", "https://real.example/"),
+    ]
+    assert masked_links("\\[a](https://x.example)") == []
+    # Backslashes do not protect a label: "\\](" still closes it.
+    assert masked_links("[a\\](https://evil.example) b") == [("a\\", "https://evil.example")]
+    # A label runs to the last "](" it can reach, across lines.
+    assert masked_links("[a](https://x.example)\nb\\](https://evil.example)") == [
+        ("a](https://x.example)\nb\\", "https://evil.example")
+    ]
+
+
+HOSTILE = [
+    HOSTILE_TITLE,
+    "Outlet](<https://evil.example/login>) · [Official",  # angle-bracket target
+    "[[Breaking]](https://evil.example/a) [x]",  # nested brackets
+    "Outlet\\](https://evil.example/b) · \\[Official",  # backslashes of its own
+    "see https://news.example/a\\",  # a raw backslash kept at the end of a URL-looking part
+    "[Official](https://evil.example/c)",
+    "Outlet]( https://evil.example/d 'title') [x",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_untrusted_text_never_becomes_a_masked_link(hostile: str) -> None:
+    real = "https://real.example/story"
+    e = entry(
+        1,
+        headline=hostile,
+        bullets=(hostile, f"{hostile} and {hostile}"),
+        url=real,
+        source=hostile,
+        also=[AlsoReported(hostile, "https://tempo.example/a"), AlsoReported("Tempo", None)],
+        note=hostile,
+    )
+    messages = render_digest(make_digest([e], title=hostile, footer=hostile))
+    assert_within_limits(messages)
+    links = masked_links(all_text(messages))
+    # Exactly our one also-reported link, to the URL we were given.
+    assert [target for _, target in links] == ["https://tempo.example/a"]
+
+    reply = Reply(
+        text=f"{hostile}\n• {hostile}",
+        lang="en",
+        items=[
+            ReplyItem(title=hostile, url=real, detail=hostile, ref="#1"),
+            ReplyItem(title=hostile, url=None, detail=hostile),
+        ],
+    )
+    messages = render_reply(reply)
+    assert_within_limits(messages)
+    assert [target for _, target in masked_links(all_text(messages))] == [real]
+
+
+def test_hostile_title_keeps_its_text_and_links_to_the_real_url() -> None:
+    [m] = render_reply(
+        Reply(text="", lang="en", items=[ReplyItem(title=HOSTILE_TITLE, url="https://real.ex/s")])
+    )
+    line = m["embeds"][0]["description"]
+    assert line == "[Outlet］(https://evil.example/login) · ［Official](https://real.ex/s)"
+    assert masked_links(line) == [
+        ("Outlet］(https://evil.example/login) · ［Official", "https://real.ex/s")
+    ]
+
+
+def test_escape_neutralises_link_and_angle_syntax() -> None:
+    assert escape(HOSTILE_TITLE) == "Outlet\\]\\(https://evil.example/login) · \\[Official"
+    assert escape("[[a]](b)") == "\\[\\[a\\]\\]\\(b)"
+    assert escape("<https://evil.example>") == "\\<https://evil.example>"
+    assert escape("<:emoji:123> <t:1700000000>") == "\\<:emoji:123> \\<t:1700000000>"
+    assert escape("a\\](x)") == "a\\\\\\]\\(x)"  # its backslash escaped, then its bracket

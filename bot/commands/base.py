@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from bot.digest import ComposeFn
 from bot.digest_schedule import parse_schedule
-from bot.errors import CommandError, PermissionDenied, SummarizeError
+from bot.errors import BlockedURL, CommandError, PermissionDenied, SummarizeError
+from bot.feeds.fetch import redact_url
 from bot.lang.strings import STRINGS, format_date, t
 from bot.models import (
     ChannelRef,
@@ -188,6 +189,14 @@ def split_args(text: str) -> list[str]:
         # An unbalanced quote: take the words as typed; a stray quote in a keyword is then
         # refused by parse_keywords, and /search simply searches the words.
         return text.translate(_QUOTES).split()
+
+
+def refused(url: str, error: BlockedURL) -> CommandError:
+    """The one reply for a refused user URL, whether its host is private, does not resolve or
+    is spelled oddly: a different reply per case would tell a stranger which internal names
+    exist. The detail goes to the log only, without the URL's query string or credentials."""
+    log.info("refused user-supplied URL %s: %s", redact_url(url), error)
+    return CommandError("url_refused", "refused user-supplied URL")
 
 
 def parse_lang(word: str) -> str | None:

@@ -21,6 +21,7 @@ from bot.commands.base import (
     check_url,
     parse_int,
     parse_lang,
+    refused,
 )
 from bot.digest import compose_digest
 from bot.errors import BlockedURL, CommandError, FetchError, FetchTimeout, HTTPStatusError, TooLarge
@@ -116,7 +117,7 @@ class LookupCommands(CoreBase):
             async with self._fetcher_factory() as fetcher:
                 result = await fetcher.fetch(url)
         except BlockedURL as e:
-            raise CommandError("summary_blocked", str(e)) from e
+            raise refused(url, e) from e
         except TooLarge as e:
             raise CommandError("summary_too_large", str(e)) from e
         except FetchTimeout as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.commands.base import CoreBase, Ctx, Reply, ReplyItem, check_url
+from bot.commands.base import CoreBase, Ctx, Reply, ReplyItem, check_url, refused
 from bot.errors import BlockedURL, CommandError, FetchError, ParseError
 from bot.feeds.parse import normalize_lang, parse_feed
 from bot.models import Feed
@@ -48,7 +48,7 @@ class SourceCommands(CoreBase):
             async with self._fetcher_factory() as fetcher:
                 result = await fetcher.fetch(url)
         except BlockedURL as e:
-            raise CommandError("summary_blocked", str(e)) from e
+            raise refused(url, e) from e
         except FetchError as e:
             raise CommandError("feed_unreachable", url=url, error=str(e)[:200]) from e
         if not result.body:

@@ -7,7 +7,8 @@ and redirects must be re-checked hop by hop for user-supplied URLs. So:
 
 * one shared ``aiohttp.ClientSession`` (connection reuse, bounded pool per host and overall);
 * a total deadline per fetch over connect, headers, every redirect and the whole body;
-* redirects followed by hand, each hop's scheme and (for user URLs) resolved address checked;
+* redirects followed by hand, each hop checked by :mod:`bot.feeds.netguard` (scheme, host
+  spelling, and for user URLs every resolved address and the address actually connected to);
 * the body streamed with a cap on decompressed bytes (aiohttp >= 3.13 inflates in bounded
   steps, so a gzip bomb costs at most one step of memory past the cap);
 * conditional GET (ETag / Last-Modified) so an unchanged feed costs one small 304;
@@ -27,6 +28,7 @@ from types import TracebackType
 from typing import Self
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDictProxy
 from yarl import URL
 
@@ -112,6 +114,16 @@ def _lower_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
     return out
 
 
+def _refused_at_connect(e: BaseException) -> bool:
+    """Whether ``e`` is the connector reporting that netguard's socket factory refused the
+    address (alone, or as one of several attempts that aiohappyeyeballs folds into one
+    OSError whose message lists them)."""
+    if not isinstance(e, aiohttp.ClientConnectorError):
+        return False
+    cause = e.os_error
+    return isinstance(cause, netguard.RefusedAddress) or "at connect time" in str(cause)
+
+
 def _describe(e: BaseException) -> str:
     """A short message for an aiohttp/OS error, free of URLs with queries or credentials."""
     if isinstance(e, aiohttp.ClientConnectorDNSError):
@@ -157,8 +169,10 @@ class Fetcher:
     they have one, so gathering thousands of fetches at once is fine.
 
     ``allow_private=False`` is for user-supplied URLs: private, loopback, link-local and reserved
-    addresses are refused on every hop, after DNS resolution. ``allow_loopback=True`` re-allows
-    127.0.0.0/8 and ::1 only (tests, local demos).
+    addresses are refused on every hop, after DNS resolution and again at connect time; a name
+    that does not resolve is refused the same way. ``allow_loopback=True`` re-allows
+    127.0.0.0/8 and ::1 only (tests, local demos). ``resolver`` replaces the DNS lookup (the
+    guard still judges what it returns); it is closed with the fetcher.
     """
 
     def __init__(
@@ -173,6 +187,7 @@ class Fetcher:
         allow_private: bool = True,
         allow_loopback: bool = False,
         accept: str = DEFAULT_ACCEPT,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         if timeout_s <= 0 or max_bytes <= 0 or max_redirects < 0 or concurrency <= 0:
             raise ValueError("timeout_s, max_bytes and concurrency must be > 0, max_redirects >= 0")
@@ -188,7 +203,8 @@ class Fetcher:
         self._session: aiohttp.ClientSession | None = None
         self._global = asyncio.Semaphore(concurrency)
         self._hosts: dict[str, _HostSlots] = {}
-        self._resolver: netguard.GuardedResolver | None = None
+        self._lookup = resolver
+        self._resolver: AbstractResolver | None = None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -207,15 +223,20 @@ class Fetcher:
         if self._session is not None:
             return
         self._resolver = (
-            None
+            self._lookup
             if self.allow_private
-            else netguard.GuardedResolver(allow_loopback=self.allow_loopback)
+            else netguard.GuardedResolver(allow_loopback=self.allow_loopback, inner=self._lookup)
         )
         connector = aiohttp.TCPConnector(
             limit=self.concurrency,
             limit_per_host=self.per_host,
             ttl_dns_cache=300,
             resolver=self._resolver,
+            socket_factory=(
+                None
+                if self.allow_private
+                else netguard.guarded_socket_factory(allow_loopback=self.allow_loopback)
+            ),
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -337,6 +358,8 @@ class Fetcher:
             except (FetchError, TimeoutError):
                 raise  # TimeoutError is an OSError: keep it for the deadline handler
             except (aiohttp.ClientError, OSError) as e:
+                if _refused_at_connect(e):
+                    raise BlockedURL(str(getattr(e, "os_error", e))) from e
                 raise FetchError(_describe(e)) from e
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 

@@ -111,8 +111,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "story_why": "Alasan relevan: {terms}",
         "summary_relevant": "Relevan dengan AI & seniman ({terms}).",
         "summary_not_relevant": "Tampaknya tidak membahas AI & seniman.",
-        "summary_blocked": (
-            "Alamat itu tidak boleh dibuka (alamat lokal/privat atau bukan http/https)."
+        "url_refused": (
+            "Alamat itu tidak bisa dibuka. Warta hanya membuka alamat http/https di internet "
+            "publik."
         ),
         "summary_too_large": "Halaman itu terlalu besar untuk diringkas.",
         "summary_timeout": "Halaman itu terlalu lama merespons. Coba lagi nanti.",
@@ -231,8 +232,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "story_why": "Why it is relevant: {terms}",
         "summary_relevant": "Relevant to AI & artists ({terms}).",
         "summary_not_relevant": "This does not seem to be about AI & artists.",
-        "summary_blocked": (
-            "That address may not be opened (local/private address or not http/https)."
+        "url_refused": (
+            "That address cannot be opened. Warta only opens http/https addresses on the public "
+            "internet."
         ),
         "summary_too_large": "That page is too large to summarize.",
         "summary_timeout": "That page took too long to respond. Try again later.",

@@ -6,9 +6,11 @@ keep rendering pure and deterministic (the same digest always yields the same pa
 outbox log or store a part without pickling library objects.
 
 All feed and user text is untrusted: markdown is escaped, mention syntax is neutralized
-(``discord.utils.escape_mentions`` only knows 17-20 digit snowflakes, so ``<@…>``, ``<#…>`` and
-``</…>`` are escaped here too) and only http/https URLs are ever linked. Sending still uses
-``AllowedMentions.none()``; escaping is what keeps a feed title from *looking* like a ping.
+(``discord.utils.escape_mentions`` only knows 17-20 digit snowflakes, so every ``<`` is escaped
+here too: ``<@…>``, ``<#…>``, ``</…>``, custom emoji, timestamps), masked-link syntax is
+neutralized (see :func:`escape` and :func:`masked_link`) and only http/https URLs are ever
+linked. Sending still uses ``AllowedMentions.none()``; escaping is what keeps a feed title from
+*looking* like a ping or a link to somewhere else.
 """
 
 from __future__ import annotations
@@ -43,9 +45,21 @@ BULLET = "•"
 ACCENT = 0x5865F2
 ERROR_COLOUR = 0xED4245
 
-_MENTION_SYNTAX = re.compile(r"<(?=[@#/])")
+# "[", "]" and "<" not already escaped, i.e. after an even run of backslashes (escape_markdown
+# doubles every backslash it sees, but leaves those inside URLs alone).
+_LINK_SYNTAX = re.compile(r"(?<!\\)((?:\\\\)*)([\[\]<])")
+# Inside a masked link's label, markdown link parsers do not honour a backslash before "]"
+# (simple-markdown's link rule, which Discord's client derives from, matches the label with a
+# plain regex), so "Outlet](https://evil.example/login) · [Official" would close our label
+# early and turn the rest into a link of its own. Brackets in a label become their full-width
+# look-alikes instead, which no parser treats as syntax.
+_LABEL_BRACKETS = str.maketrans({"[": "\uff3b", "]": "\uff3d"})
+# For the same reason a label that may span lines ends at the *last* "](" the parser can reach:
+# an escaped "\]" in a later bullet, followed by "(", would still close our label there. So no
+# untrusted text may hold "](": the "(" gets a backslash.
+_CLOSE_THEN_OPEN = re.compile(r"\](?=\()")
 # Characters that would end or confuse a markdown link target ``[text](url)``.
-_LINK_UNSAFE = re.compile(r"[()\s<>\[\]]")
+_LINK_UNSAFE = re.compile(r"[()\s<>\[\]\\]")
 
 
 class MessagePayload(TypedDict):
@@ -59,9 +73,11 @@ class MessagePayload(TypedDict):
 
 
 def escape(text: str) -> str:
-    """Untrusted text made inert for Discord markdown: no formatting, no mentions."""
-    escaped = escape_mentions(escape_markdown(text))
-    return _MENTION_SYNTAX.sub(r"\\<", escaped)
+    """Untrusted text made inert for Discord markdown: no formatting, no mentions, no links of
+    its own: every "[", "]" and "<" is backslash-escaped, so no masked link can start in it,
+    and no "](" is left that could end one of ours."""
+    escaped = _LINK_SYNTAX.sub(r"\1\\\2", escape_mentions(escape_markdown(text)))
+    return _CLOSE_THEN_OPEN.sub("]\\\\", escaped)
 
 
 def clip(text: str, limit: int) -> str:
@@ -96,11 +112,15 @@ def _link_target(url: str) -> str:
 
 
 def masked_link(label: str, url: str | None) -> str:
-    """``[label](url)`` for a safe URL, else just the escaped label."""
-    text = escape(label)
+    """``[label](url)`` for a safe URL, else just the escaped label. The label can never close
+    the link early: it holds no square brackets, and never ends in an odd run of backslashes
+    (a raw one kept inside a URL-looking part of the label would escape our "]")."""
     target = safe_url(url)
     if target is None:
-        return text
+        return escape(label)
+    text = escape(label.translate(_LABEL_BRACKETS))
+    if (len(text) - len(text.rstrip("\\"))) % 2:
+        text += "\\"
     return f"[{text}]({_link_target(target)})"
 
 
