@@ -210,8 +210,9 @@ class Store(Protocol):
     async def move_channel(self, old: ChannelRef, new: ChannelRef) -> bool:
         """The chat ``old`` now lives at ``new`` (a Telegram group became a supergroup). In one
         transaction the chat's source choices move to ``new`` (where ``new`` already chose
-        for a feed, its choice wins), and the subscription of ``old`` is re-pointed at ``new`` together with its
-        pending and sending deliveries (sent and failed rows keep the chat they went to).
+        for a feed, its choice wins), and the subscription of ``old`` is re-pointed at ``new``
+        together with its pending and sending deliveries (sent and failed rows keep the chat
+        they went to).
 
         Returns True when the subscription moved: its queued deliveries now target ``new``.
         Returns False when nothing moved: ``old`` has no subscription (already moved, or
