@@ -3,12 +3,15 @@
 HTTP libraries log request URLs, and Telegram's Bot API puts the bot token in the URL path;
 exception messages and tracebacks can carry tokens too. One filter on every log handler masks
 known secrets (registered at start-up) and anything shaped like a Telegram or Discord token.
+Feed URLs lose their userinfo and query string (paid feeds' tokens; see bot.redact).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+
+from bot.redact import mask_url_secrets
 
 _TOKEN_PATTERNS = (
     re.compile(r"(?<=/bot)(\d+):[^/\s?#\"']+"),  # Telegram API URLs: .../bot<id>:<secret>/method
@@ -30,7 +33,7 @@ def mask_secrets(text: str) -> str:
         text = text.replace(secret, "<secret>")
     for pattern in _TOKEN_PATTERNS:
         text = pattern.sub(r"\1:<redacted>", text)
-    return _DISCORD_TOKEN.sub("<redacted>", text)
+    return mask_url_secrets(_DISCORD_TOKEN.sub("<redacted>", text))
 
 
 class TokenMaskFilter(logging.Filter):

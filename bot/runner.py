@@ -99,6 +99,7 @@ def build_core(
         admin_check=admin_check,
         resolve_target=telegram.resolve_channel if telegram is not None else None,
         compose=Composer(app, summarizer),
+        chat_sources_max=app.settings.chat_sources_max,
         default_tz=app.settings.timezone,
         now=now or (lambda: datetime.now(UTC)),
     )
@@ -123,6 +124,7 @@ class Composer:
         tz: str = "Asia/Jakarta",
         keywords: Sequence[str] = (),
         max_stories: int = 10,
+        feeds: frozenset[str] | None = None,
     ) -> Digest:
         return await compose_digest(
             store,
@@ -134,6 +136,7 @@ class Composer:
             max_stories=max_stories,
             scorer=self._app.scorer,
             summarizer=self._summarizer,
+            feeds=feeds,
         )
 
 
