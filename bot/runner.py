@@ -60,11 +60,15 @@ def build_adapters(settings: Settings) -> dict[str, ChatAdapter]:
     adapters: dict[str, ChatAdapter] = {"console": load("console")(interactive=sys.stdin.isatty())}
     if settings.telegram_token:
         adapters["telegram"] = load("telegram")(
-            token=settings.telegram_token, base_url=settings.telegram_base_url
+            token=settings.telegram_token,
+            base_url=settings.telegram_base_url,
+            operators=settings.operators_telegram,
         )
     if settings.discord_token:
         adapters["discord"] = load("discord")(
-            token=settings.discord_token, guild_id=settings.discord_guild_id
+            token=settings.discord_token,
+            guild_id=settings.discord_guild_id,
+            operators=settings.operators_discord,
         )
     return adapters
 
