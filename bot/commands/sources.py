@@ -90,12 +90,16 @@ class SourceCommands(CoreBase):
 
     def _source_item(self, ctx: Ctx, feed: Feed, origin: str | None = None) -> ReplyItem:
         state = self._feed_state(feed, ctx.lang)
+        parts = [origin, state] if origin else [state]
         if ctx.inv.is_operator:
+            # Spelled out too: renderers turn ``url`` into a link behind the title.
             title, url = feed.title or feed.url, feed.url
+            parts.insert(0, feed.url)
         else:
             # No URL at all: a rendered link would carry the query string.
-            title, url, state = display_source(feed.url, feed.title), None, redact_text(state)
-        return ReplyItem(title=title, url=url, detail=f"{origin} · {state}" if origin else state)
+            title, url = display_source(feed.url, feed.title), None
+            parts = [redact_text(p) for p in parts]
+        return ReplyItem(title=title, url=url, detail=" · ".join(parts))
 
     async def _add_to_chat(self, ctx: Ctx, url: str) -> tuple[str, str]:
         """Put ``url`` in the invoking chat's set: ("added" | "restored", shown name).

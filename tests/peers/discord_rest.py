@@ -72,6 +72,8 @@ class DiscordREST:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     interaction_callbacks: list[dict[str, Any]] = field(default_factory=list)
     followups: list[dict[str, Any]] = field(default_factory=list)
+    # (path, form field, filename, bytes) of every multipart file upload (message attachments).
+    uploads: list[tuple[str, str, str, bytes]] = field(default_factory=list)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     callback_seen: asyncio.Event = field(default_factory=asyncio.Event)
     _faults: list[Fault] = field(default_factory=list)
@@ -187,6 +189,10 @@ class DiscordREST:
                 reader = await request.post()
                 payload = reader.get("payload_json")
                 body = json.loads(str(payload)) if payload is not None else None
+                # Uploaded files ("files[n]" parts), kept for tests to read back.
+                for name, part in reader.items():
+                    if isinstance(part, web.FileField):
+                        self.uploads.append((path, name, part.filename, part.file.read()))
         self.requests.append(
             Recorded(request.method, path, dict(request.query), body, dict(request.headers))
         )
