@@ -23,6 +23,8 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
 from typing import Any
 
 import discord
@@ -186,13 +188,22 @@ class DiscordREST:
                         400, {"code": 50109, "message": "The request body contains invalid JSON."}
                     )
             elif ctype.startswith("multipart/form-data"):
-                reader = await request.post()
-                payload = reader.get("payload_json")
-                body = json.loads(str(payload)) if payload is not None else None
-                # Uploaded files ("files[n]" parts), kept for tests to read back.
-                for name, part in reader.items():
-                    if isinstance(part, web.FileField):
-                        self.uploads.append((path, name, part.filename, part.file.read()))
+                # The body is already read, so parse it as a MIME document (aiohttp's post()
+                # would read the consumed stream again).
+                message = BytesParser(policy=email_policy.HTTP).parsebytes(
+                    f"Content-Type: {ctype}\r\n\r\n".encode() + raw
+                )
+                for part in message.iter_parts():
+                    name = part.get_param("name", header="content-disposition")
+                    data = part.get_payload(decode=True)
+                    if not isinstance(data, bytes):
+                        continue
+                    filename = part.get_filename()
+                    if name == "payload_json":
+                        body = json.loads(data)
+                    elif filename is not None:
+                        # Uploaded files ("files[n]" parts), kept for tests to read back.
+                        self.uploads.append((path, str(name), filename, data))
         self.requests.append(
             Recorded(request.method, path, dict(request.query), body, dict(request.headers))
         )
