@@ -92,14 +92,21 @@ class App:
         await self.close()
 
     async def sync_feeds_file(self, path: str | None = None) -> int:
-        """Add the feeds listed in the feeds file that the store does not know yet."""
+        """Add the feeds listed in the feeds file that the store does not know yet, and make
+        every listed feed a default source (in every chat's set unless a chat switched it off).
+
+        A feed dropped from the file stays a default until an operator says otherwise
+        (``/feeds default remove``): the file is read as "these are defaults", not as the
+        complete list, because operators also add defaults from chat and the CLI."""
         file = Path(path or self.settings.feeds_file)
         if not file.exists():
             return 0
-        known = {f.url for f in await self.store.list_feeds()}
+        known = {f.url: f for f in await self.store.list_feeds()}
         added = 0
         for spec in load_feeds_file(file):
             if spec.url in known:
+                if not known[spec.url].is_default:
+                    await self.store.set_feed_default(spec.url, True)
                 continue
             await self.store.add_feed(
                 Feed(

@@ -83,6 +83,7 @@ class ComposeStore(StoryReader, Protocol):
     async def enqueue_delivery(
         self, delivery: Delivery, *, advance: Subscription | None = None
     ) -> Delivery | None: ...
+    async def chat_source_urls(self, channel: ChannelRef) -> frozenset[str]: ...
 
 
 def _utcnow() -> datetime:
@@ -327,6 +328,7 @@ async def compose_due(
             tz=sub.tz,
             keywords=sub.keywords,
             max_stories=sub.max_stories,
+            feeds=await store.chat_source_urls(sub.channel),
         )
         if skip_empty and not digest.entries:
             await store.upsert_subscription(advanced)
@@ -385,7 +387,8 @@ async def enqueue_instant(
     is_relevant: Callable[[Story], bool],
     now: datetime | None = None,
 ) -> int:
-    """Queue one delivery per (instant subscription, new relevant story). Returns how many.
+    """Queue one delivery per (instant subscription, new relevant story of a source in that
+    chat's set). Returns how many.
 
     ``is_relevant`` decides relevance (ingest knows the scorer's threshold, e.g.
     ``lambda s: topic_result_of[s.id].relevant``). Keys are ``"{sub}:story:{story}"``, so
@@ -403,8 +406,10 @@ async def enqueue_instant(
     queued = 0
     for sub in subs:
         assert sub.id is not None
+        # Each chat gets only stories of its own sources.
+        sources = await store.chat_source_urls(sub.channel)
         for story in stories:
-            if not _matches_keywords(story, sub.keywords):
+            if story.feed_url not in sources or not _matches_keywords(story, sub.keywords):
                 continue
             delivery = Delivery(
                 subscription_id=sub.id,

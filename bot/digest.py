@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -38,13 +38,18 @@ class StoryReader(Protocol):
         lang: str | None = None,
         min_relevance: float | None = None,
         limit: int = 200,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]: ...
 
 
 class ComposeFn(Protocol):
     """Composes a digest from a store; the seam the command core (/digest) and the delivery loop
     (scheduled digests) share. :func:`compose_digest` is one; the runner binds it to the app's
-    scorer and summarizer."""
+    scorer and summarizer.
+
+    ``feeds`` is the chat's source set (feed URLs; None: every stored story). Together with
+    lang, window, keywords and max_stories it is everything a digest depends on, so chats with
+    the same set can later share one composition."""
 
     async def __call__(
         self,
@@ -56,6 +61,7 @@ class ComposeFn(Protocol):
         tz: str = ...,
         keywords: Sequence[str] = ...,
         max_stories: int = ...,
+        feeds: frozenset[str] | None = ...,
     ) -> Digest: ...
 
 
@@ -175,15 +181,16 @@ async def compose_digest(
     max_stories: int = 10,
     scorer: TopicScorer | None = None,
     summarizer: Summarizer | None = None,
+    feeds: frozenset[str] | None = None,
 ) -> Digest:
     """Read the window's stories from the store and compose the digest for ``lang``.
 
     With an abstractive ``summarizer`` (the LLM backend), entries from a story in the other
     language get quick facts written in the digest's language; without one, or when it falls
     back, they keep their own-language bullets under a localized note — never a fake
-    translation.
+    translation. ``feeds`` limits the digest to those sources (a chat's set), in the query.
     """
-    stories = await store.stories_between(start, end, limit=MAX_CANDIDATES)
+    stories = await store.stories_between(start, end, limit=MAX_CANDIDATES, feeds=feeds)
     digest = build_digest(
         stories,
         lang=lang,

@@ -11,6 +11,7 @@ path (token included, sometimes URL-encoded or upper-cased). So:
   to *handlers* (:func:`install_log_filter`).
 * :func:`install_excepthooks` masks what Python prints by itself: ``sys.excepthook`` (a
   traceback at exit), ``threading.excepthook`` and, per event loop, the asyncio exception handler.
+Feed URLs lose their userinfo and query string (paid feeds' tokens; see bot.redact).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import traceback
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
+
+from bot.redact import mask_url_secrets
 
 MASK = "<secret>"
 
@@ -58,7 +61,7 @@ def mask_secrets(text: str) -> str:
         text = _known_pattern.sub(MASK, text)
     for pattern in _TOKEN_PATTERNS:
         text = pattern.sub(r"\1:<redacted>", text)
-    return _DISCORD_TOKEN.sub("<redacted>", text)
+    return mask_url_secrets(_DISCORD_TOKEN.sub("<redacted>", text))
 
 
 class TokenMaskFilter(logging.Filter):

@@ -114,6 +114,17 @@ class Feed:
     last_error: str | None = None
     disabled_reason: str | None = None
     baseline_done: bool = False
+    # In every chat's source set unless a chat switched it off. Feeds a chat adds are not
+    # defaults; the operator's (config/feeds.toml, ``warta feeds add``) are.
+    is_default: bool = True
+
+
+@dataclass(slots=True)
+class ChatSource:
+    """One source in a chat's set: the feed, and whether the chat added it (else a default)."""
+
+    feed: Feed
+    added: bool
 
 
 @dataclass(slots=True)

@@ -61,13 +61,16 @@ def build_adapters(settings: Settings) -> dict[str, ChatAdapter]:
     adapters: dict[str, ChatAdapter] = {"console": load("console")(interactive=sys.stdin.isatty())}
     if settings.telegram_token:
         adapters["telegram"] = load("telegram")(
-            token=settings.telegram_token, base_url=settings.telegram_base_url
+            token=settings.telegram_token,
+            base_url=settings.telegram_base_url,
+            operators=settings.operators_telegram,
         )
     if settings.discord_token:
         adapters["discord"] = load("discord")(
             token=settings.discord_token,
             guild_id=settings.discord_guild_id,
             base_url=settings.discord_base_url,
+            operators=settings.operators_discord,
         )
     return adapters
 
@@ -102,6 +105,7 @@ def build_core(
         admin_check=admin_check,
         resolve_target=telegram.resolve_channel if telegram is not None else None,
         compose=Composer(app, summarizer),
+        chat_sources_max=app.settings.chat_sources_max,
         default_tz=app.settings.timezone,
         now=now or (lambda: datetime.now(UTC)),
     )
@@ -126,6 +130,7 @@ class Composer:
         tz: str = "Asia/Jakarta",
         keywords: Sequence[str] = (),
         max_stories: int = 10,
+        feeds: frozenset[str] | None = None,
     ) -> Digest:
         return await compose_digest(
             store,
@@ -137,6 +142,7 @@ class Composer:
             max_stories=max_stories,
             scorer=self._app.scorer,
             summarizer=self._summarizer,
+            feeds=feeds,
         )
 
 

@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.analyze import default_scorer
-from bot.commands import CommandCore, Invocation, Reply, parse_keywords, split_args
-from bot.errors import CommandError, SummarizeError
+from bot.commands import Attachment, CommandCore, Invocation, Reply, parse_keywords, split_args
+from bot.commands.sources import OPML_MAX_BYTES
+from bot.errors import CommandError, SummarizeError, TooLarge
 from bot.feeds.fetch import Fetcher
+from bot.feeds.opml import parse_opml, to_opml
 from bot.lang.strings import t
 from bot.models import ChannelRef, Feed, Story, Summary
 from bot.store import SQLStore, open_store
@@ -31,6 +33,7 @@ feed_server = feedserver.feed_server
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 08:00 in Jakarta
 JKT = ZoneInfo("Asia/Jakarta")
 CHAT = ChannelRef("telegram", "-4001")
+OTHER = ChannelRef("discord", "5005")
 
 SORA_ID_TEXT = (
     "Sekelompok seniman yang mendapat akses awal ke Sora, alat video AI milik OpenAI, "
@@ -151,10 +154,30 @@ def inv(
     admin: bool = True,
     locale: str | None = "id",
     channel: ChannelRef = CHAT,
+    op: bool = False,
+    attachment: Attachment | None = None,
 ) -> Invocation:
     return Invocation(
-        command=command, args=args, channel=channel, user_id="u1", is_admin=admin, locale=locale
+        command=command,
+        args=args,
+        channel=channel,
+        user_id="u1",
+        is_admin=admin,
+        locale=locale,
+        is_operator=op,
+        attachment=attachment,
     )
+
+
+def file_of(data: bytes, name: str = "feeds.opml") -> Attachment:
+    """An attachment as an adapter hands it over: read up to a cap, TooLarge beyond it."""
+
+    async def read(max_bytes: int) -> bytes:
+        if len(data) > max_bytes:
+            raise TooLarge(f"{len(data)} bytes > {max_bytes}")
+        return data
+
+    return Attachment(filename=name, size=None, read=read)
 
 
 async def run(core: CommandCore, command: str, args: str = "", **kw: object) -> Reply:
@@ -315,7 +338,7 @@ async def test_channel_target_is_stored_by_its_resolved_id(store: SQLStore) -> N
     unknown = await run(core, "unsubscribe", "@nobody_here", locale="en")
     assert unknown.error
     assert "not found" in unknown.text
-    assert await core.feed_urls() == ["https://feeds.example/rss"]
+    assert await core.source_choices(CHAT) == [("Feeds Example (feeds.example)", "#1")]
 
 
 async def test_unsubscribe(store: SQLStore) -> None:
@@ -563,8 +586,11 @@ async def test_summary_http_error_and_no_text(store: SQLStore, feed_server: Feed
 
 async def test_feeds_list_add_remove(store: SQLStore, feed_server: FeedServer) -> None:
     core = make_core(store)
-    listed = await run(core, "feeds", admin=False)
-    assert [i.url for i in listed.items] == ["https://feeds.example/rss"]
+    listed = await run(core, "feeds", admin=False, locale="en")
+    assert listed.text == "1 sources for this chat:"
+    # Title and host only, no link: a non-operator never gets a feed's full address.
+    assert [(i.title, i.url) for i in listed.items] == [("Feeds Example (feeds.example)", None)]
+    assert listed.items[0].detail == "default · ok"
 
     url = feed_server.url(feed_server.add_bytes("/rss.xml", RSS))
     refused = await run(core, "feeds", f"add {url}", admin=False)
@@ -574,10 +600,13 @@ async def test_feeds_list_add_remove(store: SQLStore, feed_server: FeedServer) -
 
     added = await run(core, "feeds", f"add {url}")
     assert not added.error, added.text
-    assert "Kabar Seni AI" in added.text
+    assert added.text == "Sumber ditambahkan: Kabar Seni AI (127.0.0.1)"
     feed = await store.get_feed(url)
     assert feed is not None
     assert feed.title == "Kabar Seni AI"
+    assert not feed.is_default  # a chat's addition, not everyone's
+    assert await store.chat_source_urls(CHAT) == {"https://feeds.example/rss", url}
+    assert await store.chat_source_urls(OTHER) == {"https://feeds.example/rss"}
 
     again = await run(core, "feeds", f"add {url}")
     assert again.error
@@ -590,15 +619,27 @@ async def test_feeds_list_add_remove(store: SQLStore, feed_server: FeedServer) -
 
     removed = await run(core, "feeds", f"remove {url}")
     assert not removed.error
-    assert await store.get_feed(url) is None
+    assert await store.chat_source_urls(CHAT) == {"https://feeds.example/rss"}
     gone = await run(core, "feeds", f"remove {url}", locale="en")
     assert gone.error
     assert "not found" in gone.text
 
+    # Removing a default switches it off for this chat only; adding it back switches it on.
+    off = await run(core, "feeds", "remove https://feeds.example/rss", locale="en")
+    assert (
+        off.text == "Default source switched off for this chat only: Feeds Example (feeds.example)"
+    )
+    assert await store.chat_source_urls(CHAT) == frozenset()
+    assert await store.chat_source_urls(OTHER) == {"https://feeds.example/rss"}
+    assert (await run(core, "latest", locale="en")).text == t("latest_none", "en")
+    assert (await run(core, "latest", locale="en", channel=OTHER)).items
+    on = await run(core, "feeds", "add https://feeds.example/rss", locale="en")
+    assert on.text.startswith("Default source switched back on for this chat")
+
 
 async def test_feeds_readonly_and_private_urls(store: SQLStore) -> None:
     ro = make_core(store, feeds_writable=False)
-    reply = await run(ro, "feeds", "add https://example.org/rss", locale="en")
+    reply = await run(ro, "feeds", "default add https://example.org/rss", locale="en", op=True)
     assert reply.error
     assert "configuration file" in reply.text
     core = make_core(store)
@@ -609,6 +650,132 @@ async def test_feeds_readonly_and_private_urls(store: SQLStore) -> None:
     usage = await run(core, "feeds", "frobnicate", locale="en")
     assert usage.error
     assert "feeds add" in usage.text
+
+
+SECRET_FEED = "/paid.xml?token=SECRET"
+
+
+def _secret_url(server: FeedServer) -> str:
+    base = server.url("/paid.xml")
+    return base.replace("http://", "http://user:pass@") + "?token=SECRET"
+
+
+async def test_only_operators_change_defaults_and_see_urls(
+    store: SQLStore, feed_server: FeedServer
+) -> None:
+    feed_server.add_bytes("/paid.xml", RSS)
+    url = _secret_url(feed_server)
+    core = make_core(store)
+    # A chat admin (or a stranger in a DM) is refused the defaults, in the chat's language.
+    refused = await run(core, "feeds", f"default add {url}", locale="en")
+    assert refused.error
+    assert refused.text == "Only Warta's operators may use /feeds default."
+    assert await store.get_feed(url) is None
+    assert (await run(core, "feeds", "default", locale="en")).error
+
+    added = await run(core, "feeds", f"default add {url}", locale="en", op=True)
+    assert not added.error, added.text
+    assert url in added.text  # operators see the full address
+    for chat in (CHAT, OTHER):
+        assert url in await store.chat_source_urls(chat)
+
+    # Everyone else: title and host, never the token or the credentials.
+    for reply in (
+        await run(core, "feeds", locale="en"),
+        await run(core, "status", locale="en"),
+        await run(core, "feeds", f"add {url}", locale="en"),
+    ):
+        shown = reply.text + "".join(f"{i.title}{i.url}{i.detail}" for i in reply.items)
+        assert "SECRET" not in shown
+        assert "pass" not in shown
+    assert "Kabar Seni AI (127.0.0.1)" in "".join(
+        i.title for i in (await run(core, "feeds", locale="en")).items
+    )
+    assert await core.source_choices(CHAT) == [
+        ("Feeds Example (feeds.example)", "#1"),
+        ("Kabar Seni AI (127.0.0.1)", "#2"),
+    ]
+    op_choices = await core.source_choices(CHAT, is_operator=True)
+    assert op_choices[1] == (url, "#2")
+    op_list = await run(core, "feeds", locale="en", op=True)
+    assert [i.url for i in op_list.items] == ["https://feeds.example/rss", url]
+
+    # An operator's status covers the instance and how many chats added each feed.
+    await run(core, "feeds", "remove #2", locale="en", channel=OTHER)  # switched off there
+    assert url not in await store.chat_source_urls(OTHER)
+    removed = await run(core, "feeds", f"default remove {url}", locale="en", op=True)
+    assert removed.text.startswith("No longer a default source")
+    assert url not in await store.chat_source_urls(CHAT)
+
+
+async def test_per_chat_cap_and_a_stranger_changes_only_their_dm(
+    store: SQLStore, feed_server: FeedServer
+) -> None:
+    core = make_core(store, chat_sources_max=1)
+    one = feed_server.url(feed_server.add_bytes("/one.xml", RSS))
+    two_path = feed_server.add_bytes("/two.xml", RSS)
+    dm = ChannelRef("telegram", "9001")
+    assert not (await run(core, "feeds", f"add {one}", channel=dm)).error
+    full = await run(core, "feeds", f"add {feed_server.url(two_path)}", channel=dm, locale="en")
+    assert full.error
+    assert full.text == "This chat already added 1 sources (the limit). Remove one first."
+    assert feed_server.stats(two_path).requests == 0  # refused before fetching anything
+    assert not (await run(core, "feeds", "remove https://feeds.example/rss", channel=dm)).error
+    # The stranger's DM changed nothing for the group.
+    assert await store.chat_source_urls(CHAT) == {"https://feeds.example/rss"}
+    assert await store.chat_source_urls(dm) == {one}
+
+
+async def test_opml_export_and_import_through_the_core(
+    store: SQLStore, feed_server: FeedServer
+) -> None:
+    core = make_core(store)
+    feed_server.add_bytes("/paid.xml", RSS)
+    secret = _secret_url(feed_server)
+    good = feed_server.url(feed_server.add_bytes("/good.xml", RSS))
+    page = feed_server.url(feed_server.add_bytes("/p.html", ARTICLE, content_type="text/html"))
+    opml = to_opml(
+        [Feed(url=good, title="Good"), Feed(url=page, title="Page"), Feed(url=secret, title="Paid")]
+    ).replace(b"</body>", b'<outline text="LAN" xmlUrl="http://192.168.1.1/rss"/></body>')
+    imported = await run(core, "feeds", "import", locale="en", attachment=file_of(opml))
+    assert imported.text == "OPML import: 2 added, 0 already there, 2 skipped."
+    lines = [(i.title, i.detail) for i in imported.items]
+    assert lines[0] == ("Good (127.0.0.1)", "added")
+    assert lines[1][0] == "Page (127.0.0.1)"
+    assert lines[1][1] is not None
+    assert lines[1][1].startswith("skipped: That address is not an RSS/Atom feed")
+    assert lines[2] == ("Paid (127.0.0.1)", "added")
+    assert lines[3][0] == "LAN (192.168.1.1)"
+    assert lines[3][1] is not None
+    assert "may not be opened" in lines[3][1]
+    assert await store.chat_source_urls(CHAT) == {"https://feeds.example/rss", good, secret}
+    again = await run(core, "feeds", "import", locale="en", attachment=file_of(opml))
+    assert again.text == "OPML import: 0 added, 2 already there, 2 skipped."
+
+    exported = await run(core, "feeds", "export", locale="en")
+    assert exported.file is not None
+    assert exported.file.filename.endswith(".opml")
+    assert b"SECRET" not in exported.file.data
+    assert b"pass" not in exported.file.data
+    assert [s.url for s in parse_opml(exported.file.data)] == ["https://feeds.example/rss", good]
+    assert b'<outline text="Kabar Seni AI (127.0.0.1)" />' in exported.file.data
+    assert "1 sources with a private address" in exported.text
+    op_export = await run(core, "feeds", "export", locale="en", op=True)
+    assert op_export.file is not None
+    assert secret in [s.url for s in parse_opml(op_export.file.data)]
+
+    # The guards: no file, too large, entity declarations, not OPML, non-admins.
+    assert (await run(core, "feeds", "import", locale="en")).text.startswith("Attach an OPML")
+    big = file_of(b"<opml>" + b" " * (OPML_MAX_BYTES + 1) + b"</opml>")
+    assert "too large" in (await run(core, "feeds", "import", locale="en", attachment=big)).text
+    bomb = b'<?xml version="1.0"?><!DOCTYPE o [<!ENTITY a "aaaa">]><opml>&a;</opml>'
+    refused = await run(core, "feeds", "import", locale="en", attachment=file_of(bomb))
+    assert "entity" in refused.text
+    junk = await run(core, "feeds", "import", locale="en", attachment=file_of(b"<opml"))
+    assert junk.text.startswith("That file is not a readable OPML file")
+    member = await run(core, "feeds", "import", admin=False, attachment=file_of(opml))
+    assert member.error
+    assert "Hanya admin" in member.text
 
 
 async def test_status_shows_poll_failures_and_next_digest(store: SQLStore) -> None:
@@ -628,10 +795,20 @@ async def test_status_shows_poll_failures_and_next_digest(store: SQLStore) -> No
     reply = await run(core, "status", admin=False)
     assert not reply.error
     assert "Last poll: 24 Nov 2026 07:55 (Asia/Jakarta)" in reply.text
-    assert "Sources: 3 (1 failing, 1 disabled)" in reply.text
-    assert "https://dead.example/rss: disabled — HTTP 410 Gone" in reply.text
+    assert "This chat's sources: 3 (1 failing, 1 disabled)" in reply.text
+    assert "dead.example: disabled — HTTP 410 Gone" in reply.text
+    assert "https://" not in reply.text  # addresses are for operators
     assert "failed 3× — HTTP 503" in reply.text
     assert "Next digest for this chat: 25 Nov 2026 08:00 (Asia/Jakarta)" in reply.text
+    # The broken feeds are switched off here: this chat's status no longer counts them...
+    await run(core, "feeds", "remove https://dead.example/rss")
+    await run(core, "feeds", "remove https://broken.example/rss")
+    mine = await run(core, "status", admin=False)
+    assert "This chat's sources: 1 (0 failing, 0 disabled)" in mine.text
+    # ...while an operator sees the whole instance, with full addresses.
+    whole = await run(core, "status", op=True)
+    assert "Sources: 3 (1 failing, 1 disabled)" in whole.text
+    assert "https://dead.example/rss: disabled — HTTP 410 Gone" in whole.text
 
 
 async def test_status_shows_a_paused_subscriptions_reason(store: SQLStore) -> None:

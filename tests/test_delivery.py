@@ -534,6 +534,26 @@ async def test_enqueue_instant_once_per_story_and_subscription(store: SQLStore) 
     assert await enqueue_instant(store, new, is_relevant=lambda s: False) == 0
 
 
+async def test_instant_posts_follow_each_chats_sources(store: SQLStore) -> None:
+    mine = await subscribe(store, schedule="instant")
+    theirs = await subscribe(store, channel=OTHER, schedule="instant")
+    # OTHER switched the default off and added a feed of its own.
+    other_feed = "https://other.example/rss"
+    await store.add_feed(Feed(url=other_feed, is_default=False))
+    assert await store.remove_chat_source(OTHER, "https://feeds.example/rss") == "switched_off"
+    assert await store.add_chat_source(OTHER, other_feed) == "added"
+    stories = _stories()
+    stories[0] = replace(stories[0], feed_url=other_feed)
+    new = await store.upsert_stories(stories)
+    assert await enqueue_instant(store, new, is_relevant=lambda s: True, now=NOW) == len(new)
+    by_sub: dict[int | None, set[str]] = {}
+    for row in await store.list_deliveries():
+        by_sub.setdefault(row.subscription_id, set()).update(
+            e.story.feed_url for e in _payload(row).entries
+        )
+    assert by_sub == {mine.id: {"https://feeds.example/rss"}, theirs.id: {other_feed}}
+
+
 # ----------------------------------------------------------------------------- scheduler
 
 

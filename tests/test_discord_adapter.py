@@ -50,6 +50,7 @@ class StubCore:
     def __init__(self) -> None:
         self.seen: list[Invocation] = []
         self.fail_with: Exception | None = None
+        self.choices_asked: list[tuple[ChannelRef, bool]] = []
 
     async def handle(self, inv: Invocation) -> Reply:
         self.seen.append(inv)
@@ -83,11 +84,14 @@ class StubCore:
             return Reply(text=f"feeds {inv.args}: ok", lang="en")
         return Reply(text=f"{inv.command} ok", lang="en")
 
-    def feed_urls(self) -> list[str]:
+    async def source_choices(
+        self, channel: ChannelRef, *, is_operator: bool = False
+    ) -> list[tuple[str, str]]:
+        self.choices_asked.append((channel, is_operator))
         return [
-            "https://www.theverge.com/rss/index.xml",
-            "https://rss.tempo.co/tekno",
-            "https://example.com/" + "x" * 120,
+            ("The Verge (www.theverge.com)", "#1"),
+            ("Tempo Tekno (rss.tempo.co)", "#2"),
+            ("Long " + "x" * 120, "#3"),
         ]
 
 
@@ -386,14 +390,16 @@ async def test_schedule_and_feed_autocomplete(adapter: DiscordAdapter, rest: Dis
         adapter,
         interaction("feeds", [opt("action", "remove"), opt("url", "tempo", focused=True)], kind=4),
     )
-    values = [c["value"] for c in rest.interaction_callbacks[-1]["data"]["choices"]]
-    assert values == ["https://rss.tempo.co/tekno"]
+    choices = rest.interaction_callbacks[-1]["data"]["choices"]
+    # The chat's own sources, as the core names them; the value is an opaque id.
+    assert [(c["name"], c["value"]) for c in choices] == [("Tempo Tekno (rss.tempo.co)", "#2")]
     await dispatch(
         adapter,
         interaction("feeds", [opt("action", "remove"), opt("url", "", focused=True)], kind=4),
     )
-    values = [c["value"] for c in rest.interaction_callbacks[-1]["data"]["choices"]]
-    assert len(values) == 2  # the 100+ character URL cannot be a choice value
+    choices = rest.interaction_callbacks[-1]["data"]["choices"]
+    assert len(choices) == 3
+    assert all(len(c["name"]) <= 100 for c in choices)  # long names are clipped, not dropped
 
 
 async def test_core_crash_gets_a_generic_ephemeral_answer(

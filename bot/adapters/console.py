@@ -69,6 +69,8 @@ class ConsoleAdapter:
             user_id="local",
             is_admin=True,
             chat_kind="private",
+            # Whoever types at the process's terminal runs the instance: the operator.
+            is_operator=True,
         )
         await self.send_reply(LOCAL, await core.handle(inv))
 
@@ -92,7 +94,12 @@ class ConsoleAdapter:
         return str(next(self._ids))
 
     async def send_reply(self, channel: ChannelRef, reply: Reply) -> list[str]:
-        return [await self.send_part(channel, render_reply(reply))]
+        ids = [await self.send_part(channel, render_reply(reply))]
+        if reply.file is not None:
+            # A terminal shows the file itself (an OPML export is short text).
+            body = reply.file.data.decode("utf-8", errors="replace")
+            ids.append(await self.send_part(channel, f"[{reply.file.filename}]\n{body}\n"))
+        return ids
 
 
 def create(**settings: Any) -> ConsoleAdapter:

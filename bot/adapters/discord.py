@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import re
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,14 +40,16 @@ from discord.app_commands import Choice, locale_str
 from discord.gateway import DiscordWebSocket
 
 from bot.adapters.supervisor import describe
-from bot.commands import Invocation, Reply
+from bot.commands import Attachment, Invocation, Reply
 from bot.errors import (
     CommandError,
     ConfigError,
     DeliveryError,
+    FetchError,
     PermanentDeliveryError,
     PlatformUnavailable,
     RetryLater,
+    TooLarge,
 )
 from bot.lang.strings import norm_lang, t
 from bot.logsafe import register_secret
@@ -116,6 +119,12 @@ INDONESIAN: dict[str, str] = {
     "list": "daftar",
     "add": "tambah",
     "remove": "hapus",
+    "export": "ekspor",
+    "import": "impor",
+    "default": "bawaan",
+    "file": "berkas",
+    "OPML file to import": "Berkas OPML untuk diimpor",
+    "Feed URL, or add/remove URL after default": "URL feed, atau add/remove URL setelah bawaan",
     "Subscribe this channel to AI & artists digests": (
         "Langganankan kanal ini ke ringkasan AI & seniman"
     ),
@@ -142,7 +151,6 @@ INDONESIAN: dict[str, str] = {
     "Story number": "Nomor berita",
     "Article URL (http or https)": "URL artikel (http atau https)",
     "What to do": "Yang dilakukan",
-    "Feed URL": "URL sumber (feed)",
 }
 
 
@@ -155,11 +163,15 @@ class CommandCoreLike(Protocol):
 
 
 @runtime_checkable
-class FeedLister(Protocol):
-    """Optional: a core that can list configured feed URLs gets ``/feeds url`` autocomplete."""
+class SourceLister(Protocol):
+    """Optional: a core that lists a chat's sources gets ``/feeds url`` autocomplete."""
 
-    def feed_urls(self) -> Sequence[str] | Awaitable[Sequence[str]]:
-        """Configured feed URLs (sync or async)."""
+    async def source_choices(
+        self, channel: ChannelRef, *, is_operator: bool = False
+    ) -> list[tuple[str, str]]:
+        """(shown name, value) per source of ``channel``; names are redacted for non-operators
+        and values are opaque ids, so a choice never carries a feed's secret."""
+        ...
 
 
 class WartaTranslator(app_commands.Translator):
@@ -182,8 +194,16 @@ def join_args(*values: object) -> str:
     return " ".join(str(v).strip() for v in values if v is not None and str(v).strip())
 
 
-def invocation_from(interaction: discord.Interaction[Any], command: str, args: str) -> Invocation:
-    """Build the platform-neutral invocation. In a DM the user owns the chat, so is admin there."""
+def invocation_from(
+    interaction: discord.Interaction[Any],
+    command: str,
+    args: str,
+    *,
+    operators: Collection[int] = (),
+    attachment: Attachment | None = None,
+) -> Invocation:
+    """Build the platform-neutral invocation. In a DM the user owns the chat, so is admin there
+    (of that DM only); ``operators`` are the instance operators' user ids."""
     channel_id = interaction.channel_id
     if channel_id is None:
         # Discord always sends the channel for slash commands; a user DM is the fallback.
@@ -202,7 +222,26 @@ def invocation_from(interaction: discord.Interaction[Any], command: str, args: s
         is_admin=is_admin,
         locale=str(interaction.locale),
         chat_kind=chat_kind,
+        is_operator=interaction.user.id in operators,
+        attachment=attachment,
     )
+
+
+def attachment_of(file: discord.Attachment) -> Attachment:
+    """A Discord attachment, read only when the command needs it and only up to its cap."""
+
+    async def read(max_bytes: int) -> bytes:
+        if file.size > max_bytes:
+            raise TooLarge(f"attachment of {file.size} bytes > {max_bytes}")
+        try:
+            data = await file.read()
+        except (discord.DiscordException, aiohttp.ClientError, TimeoutError, OSError) as e:
+            raise FetchError(f"cannot download the attachment: {type(e).__name__}") from e
+        if len(data) > max_bytes:
+            raise TooLarge(f"attachment of {len(data)} bytes > {max_bytes}")
+        return data
+
+    return Attachment(filename=file.filename, size=file.size, read=read)
 
 
 def _embeds(part: MessagePayload) -> list[discord.Embed]:
@@ -312,6 +351,7 @@ class DiscordAdapter:
         base_url: str | None = None,
         max_ratelimit_timeout: float = 30.0,
         defer_after_s: float = DEFER_AFTER_S,
+        operators: Collection[int] = (),
     ) -> None:
         if not token or not token.strip():
             raise ConfigError("discord: a bot token is required (set it in the environment)")
@@ -321,6 +361,7 @@ class DiscordAdapter:
         self.base_url = rest_base(base_url) if base_url else None
         self.defer_after_s = defer_after_s
         self.max_ratelimit_timeout = max_ratelimit_timeout
+        self.operators = frozenset(int(u) for u in operators)
         self._core: CommandCoreLike | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._started = False
@@ -466,19 +507,30 @@ class DiscordAdapter:
             raise RuntimeError("DiscordAdapter.start(core) was not called")
         return self._core
 
-    async def feed_urls(self) -> list[str]:
+    async def source_choices(self, interaction: DInteraction) -> list[tuple[str, str]]:
+        """The invoking chat's sources for autocomplete, as the core names them for this user."""
         core = self.core
-        if not isinstance(core, FeedLister):
+        if not isinstance(core, SourceLister):
             return []
-        result = core.feed_urls()
-        urls = await result if isinstance(result, Awaitable) else result
-        return list(urls)
+        inv = invocation_from(interaction, "feeds", "", operators=self.operators)
+        return await core.source_choices(inv.channel, is_operator=inv.is_operator)
 
     async def run(
-        self, interaction: discord.Interaction[discord.Client], command: str, args: str
+        self,
+        interaction: discord.Interaction[discord.Client],
+        command: str,
+        args: str,
+        *,
+        file: discord.Attachment | None = None,
     ) -> None:
         """Route one slash command to the core and answer within Discord's 3 s deadline."""
-        inv = invocation_from(interaction, command, args)
+        inv = invocation_from(
+            interaction,
+            command,
+            args,
+            operators=self.operators,
+            attachment=attachment_of(file) if file is not None else None,
+        )
         deferred = False
         if command in SLOW_COMMANDS:
             await interaction.response.defer(thinking=True)
@@ -510,12 +562,17 @@ class DiscordAdapter:
         parts = render_reply(reply)
         none = discord.AllowedMentions.none()
         first, rest = parts[0], parts[1:]
+        # An OPML export rides on the first message as an attachment.
+        extra: dict[str, Any] = {}
+        if reply.file is not None:
+            extra["file"] = discord.File(io.BytesIO(reply.file.data), filename=reply.file.filename)
         if deferred:
             await interaction.followup.send(
                 content=first["content"] or "",
                 embeds=_embeds(first),
                 ephemeral=reply.ephemeral,
                 allowed_mentions=none,
+                **extra,
             )
         else:
             await interaction.response.send_message(
@@ -523,6 +580,7 @@ class DiscordAdapter:
                 embeds=_embeds(first),
                 ephemeral=reply.ephemeral,
                 allowed_mentions=none,
+                **extra,
             )
         for part in rest:
             await interaction.followup.send(
@@ -673,25 +731,42 @@ def build_commands(adapter: DiscordAdapter) -> None:
         await adapter.run(interaction, "summary", join_args(url))
 
     async def feed_autocomplete(interaction: DInteraction, current: str) -> list[Choice[str]]:
-        return _matching(await adapter.feed_urls(), current)
+        # Only this chat's sources, named as the core names them for this user (title and
+        # host unless an operator); the value is an opaque "#id", never a URL.
+        needle = current.strip().lower()
+        choices = await adapter.source_choices(interaction)
+        found = [(n, v) for n, v in choices if needle in n.lower()]
+        return [Choice(name=n[:100], value=v) for n, v in found[:25]]
 
     @tree.command(name=locale_str("feeds"), description=locale_str("List or manage the feeds"))
-    @app_commands.describe(action=locale_str("What to do"), url=locale_str("Feed URL"))
-    @app_commands.rename(action=locale_str("action"), url=locale_str("url"))
+    @app_commands.describe(
+        action=locale_str("What to do"),
+        url=locale_str("Feed URL, or add/remove URL after default"),
+        file=locale_str("OPML file to import"),
+    )
+    @app_commands.rename(
+        action=locale_str("action"), url=locale_str("url"), file=locale_str("file")
+    )
     @app_commands.choices(
         action=[
             Choice(name=locale_str("list"), value="list"),
             Choice(name=locale_str("add"), value="add"),
             Choice(name=locale_str("remove"), value="remove"),
+            Choice(name=locale_str("export"), value="export"),
+            Choice(name=locale_str("import"), value="import"),
+            Choice(name=locale_str("default"), value="default"),
         ]
     )
     @app_commands.autocomplete(url=feed_autocomplete)
     async def feeds(
-        interaction: DInteraction, action: str = "list", url: str | None = None
+        interaction: DInteraction,
+        action: str = "list",
+        url: str | None = None,
+        file: discord.Attachment | None = None,
     ) -> None:
         # A bare "/feeds" lists; the core reads any first word as an action.
         args = join_args(url) if action == "list" else join_args(action, url)
-        await adapter.run(interaction, "feeds", args)
+        await adapter.run(interaction, "feeds", args, file=file)
 
     @tree.command(name=locale_str("status"), description=locale_str("Show the bot's status"))
     async def status(interaction: DInteraction) -> None:
@@ -711,4 +786,5 @@ def create(**settings: Any) -> DiscordAdapter:
         guild_id=int(guild) if guild not in (None, "") else None,
         base_url=settings.get("base_url") or None,
         max_ratelimit_timeout=float(settings.get("max_ratelimit_timeout", 30.0)),
+        operators=tuple(settings.get("operators") or ()),
     )

@@ -32,7 +32,8 @@ import logging
 import time
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Awaitable, Collection, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any, Protocol, runtime_checkable
@@ -40,6 +41,8 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 from telegram import (
     BotCommand,
+    Document,
+    InputFile,
     LinkPreviewOptions,
     Message,
     ReplyParameters,
@@ -70,14 +73,16 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.supervisor import describe
-from bot.commands import Invocation, Reply
+from bot.commands import Attachment, Invocation, Reply, ReplyFile
 from bot.errors import (
     ChannelMoved,
     ConfigError,
     DeliveryError,
+    FetchError,
     PermanentDeliveryError,
     PlatformUnavailable,
     RetryLater,
+    TooLarge,
 )
 from bot.logsafe import (  # noqa: F401 - re-exported
     TokenMaskFilter,
@@ -154,6 +159,9 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "Cara memakai Warta",
     },
 }
+
+# "/feeds …" or "/sumber …" (optionally "@botname") at the start of a document's caption.
+_FEEDS_CAPTION = r"^/(feeds|sumber)(@\w+)?(\s|$)"
 
 # Telegram's anonymous-admin account: a group admin posting "as the group" has this as sender.
 _ANONYMOUS_ADMIN = 1087968824
@@ -354,6 +362,7 @@ class TelegramAdapter:
         admin_cache_ttl: float = 60.0,
         concurrent_updates: int = 8,
         drop_pending_updates: bool = False,
+        operators: Collection[int] = (),
     ) -> None:
         if not token or not token.strip():
             raise ConfigError("Telegram needs a bot token (WARTA_TELEGRAM_TOKEN)")
@@ -366,6 +375,7 @@ class TelegramAdapter:
         self.admin_cache_ttl = admin_cache_ttl
         self.concurrent_updates = concurrent_updates
         self.drop_pending_updates = drop_pending_updates
+        self.operators = frozenset(int(u) for u in operators)
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._core: CommandCore | None = None
         self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
@@ -434,6 +444,12 @@ class TelegramAdapter:
         app.add_handler(
             CommandHandler([*COMMANDS, "start"], self._on_command, filters=update_kinds)
         )
+        # "/feeds import" as the caption of an OPML document: CommandHandler reads only text.
+        app.add_handler(
+            MessageHandler(
+                filters.Document.ALL & filters.CaptionRegex(_FEEDS_CAPTION), self._on_command
+            )
+        )
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_error_handler(self._on_error)
 
@@ -498,8 +514,49 @@ class TelegramAdapter:
         self._seen_set.add(update.update_id)
 
     async def invocation_for(self, message: Message) -> Invocation | None:
-        """Build the platform-neutral Invocation for a command message (None: not for us)."""
-        text = message.text or ""
+        """Build the platform-neutral Invocation for a command message (None: not for us).
+        A document sent with the command (as its caption, or the message replied to) becomes
+        the invocation's attachment; a person listed in ``operators`` is marked as one."""
+        inv = await self._chat_invocation(message)
+        if inv is None:
+            return None
+        user = message.from_user
+        # A channel post or an anonymous admin has no person behind it to be an operator.
+        operator = (
+            inv.chat_kind != "channel"
+            and message.sender_chat is None
+            and user is not None
+            and user.id in self.operators
+        )
+        replied = message.reply_to_message
+        document = message.document or (replied.document if replied is not None else None)
+        attachment = self._attachment(document) if document is not None else None
+        if operator or attachment is not None:
+            inv = replace(inv, is_operator=operator, attachment=attachment)
+        return inv
+
+    def _attachment(self, document: Document) -> Attachment:
+        async def read(max_bytes: int) -> bytes:
+            # Bot API files carry their size: refuse before downloading when it is declared.
+            if document.file_size is not None and document.file_size > max_bytes:
+                raise TooLarge(f"document of {document.file_size} bytes > {max_bytes}")
+            try:
+                file = await self._bot().get_file(document.file_id)
+                if file.file_size is not None and file.file_size > max_bytes:
+                    raise TooLarge(f"file of {file.file_size} bytes > {max_bytes}")
+                data = bytes(await file.download_as_bytearray())
+            except TelegramError as e:
+                raise FetchError(f"cannot download the document: {mask_secrets(str(e))}") from e
+            if len(data) > max_bytes:
+                raise TooLarge(f"document of {len(data)} bytes > {max_bytes}")
+            return data
+
+        return Attachment(
+            filename=document.file_name or "document", size=document.file_size, read=read
+        )
+
+    async def _chat_invocation(self, message: Message) -> Invocation | None:
+        text = message.text or message.caption or ""
         if not text.startswith("/") or message.is_automatic_forward:
             # Linked-channel posts are forwarded into the discussion group: the channel_post
             # update already ran the command once.
@@ -560,6 +617,17 @@ class TelegramAdapter:
             except DeliveryError as e:
                 log.warning("telegram: reply to %s failed: %s", target, e)
                 return
+        if reply.file is not None:
+            try:
+                with delivery_errors(target):
+                    await self._send_file(chat_id_of(target), reply.file, **where)
+            except DeliveryError as e:
+                log.warning("telegram: file reply to %s failed: %s", target, e)
+
+    async def _send_file(self, chat_id: int | str, file: ReplyFile, **kwargs: Any) -> Message:
+        document = InputFile(file.data, filename=file.filename)
+        message: Message = await self._bot().send_document(chat_id, document, **kwargs)
+        return message
 
     async def _on_migrate(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -669,6 +737,10 @@ class TelegramAdapter:
         ids = []
         for part in render_reply(reply):
             ids.append(await self.send_part(channel, part))
+        if reply.file is not None:
+            with delivery_errors(channel):
+                message = await self._send_file(chat_id_of(channel), reply.file)
+            ids.append(str(message.message_id))
         return ids
 
 
@@ -676,7 +748,8 @@ def create(**settings: Any) -> TelegramAdapter:
     """Registry factory (``bot.adapters.telegram:create``). Settings: ``token`` (required),
     ``base_url`` (WARTA_TELEGRAM_BASE_URL: a self-hosted telegram-bot-api or a test emulator),
     ``poll_interval``, ``poll_timeout``, ``max_retries``, ``admin_cache_ttl``,
-    ``concurrent_updates``, ``drop_pending_updates``. Unknown keys are a ConfigError."""
+    ``concurrent_updates``, ``drop_pending_updates``, ``operators`` (user ids). Unknown keys
+    are a ConfigError."""
     try:
         return TelegramAdapter(**settings)
     except TypeError as e:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from bot.commands.base import (
     AdminCheck,
+    Attachment,
     CommandStore,
     FetcherFactory,
     Invocation,
     PageFetcher,
     Reply,
+    ReplyFile,
     ReplyItem,
     ResolveTarget,
     Scorer,
@@ -20,12 +22,14 @@ from bot.commands.core import CommandCore
 
 __all__ = [
     "AdminCheck",
+    "Attachment",
     "CommandCore",
     "CommandStore",
     "FetcherFactory",
     "Invocation",
     "PageFetcher",
     "Reply",
+    "ReplyFile",
     "ReplyItem",
     "ResolveTarget",
     "Scorer",

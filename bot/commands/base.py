@@ -8,7 +8,7 @@ import asyncio
 import logging
 import re
 import shlex
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +23,7 @@ from bot.feeds.fetch import redact_url
 from bot.lang.strings import STRINGS, format_date, t
 from bot.models import (
     ChannelRef,
+    ChatSource,
     Digest,
     Feed,
     FetchResult,
@@ -32,8 +33,24 @@ from bot.models import (
     Summary,
     TopicResult,
 )
+from bot.redact import display_source
 from bot.summarize.base import Summarizer
 from bot.summarize.extractive import summarize_text
+
+AttachmentReader = Callable[[int], Awaitable[bytes]]
+"""``read(max_bytes) -> the file's bytes``. Raises TooLarge without downloading more than
+``max_bytes`` (adapters check the size the platform declares, then what actually arrived) and
+FetchError when the platform will not hand the file over."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a command (a Telegram document, a Discord attachment option). Not read
+    until a command needs it, and then only up to that command's size cap."""
+
+    filename: str
+    size: int | None
+    read: AttachmentReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +70,10 @@ class Invocation:
     is_admin: bool
     locale: str | None = None
     chat_kind: str = "group"  # "private" | "group" | "channel"
+    # One of the instance's operators (settings: operators_telegram / operators_discord). They
+    # change the default sources and see full feed URLs and the whole instance's status.
+    is_operator: bool = False
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +87,15 @@ class ReplyItem:
     ref: str | None = None  # e.g. story id "#123"
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyFile:
+    """A file a reply carries (an OPML export): a Telegram document, a Discord attachment."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
+
+
 @dataclass(slots=True)
 class Reply:
     """What a command answers. ``text`` is untrusted-safe plain text (renderers escape it)."""
@@ -76,6 +106,7 @@ class Reply:
     digest: Digest | None = None
     error: bool = False
     ephemeral: bool = False  # Discord: visible only to the caller (errors, help)
+    file: ReplyFile | None = None
 
 
 # =========================================================================== the command core
@@ -134,9 +165,15 @@ class CommandStore(Protocol):
         relevant_only: bool = True,
         lang: str | None = None,
         min_relevance: float = 0.5,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]: ...
     async def search(
-        self, query: str, *, limit: int = 10, lang: str | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        lang: str | None = None,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]: ...
     async def get_story(self, id: int) -> Story | None: ...
     async def stories_between(
@@ -147,11 +184,22 @@ class CommandStore(Protocol):
         lang: str | None = None,
         min_relevance: float | None = None,
         limit: int = 200,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]: ...
     async def add_feed(self, feed: Feed) -> Feed: ...
     async def remove_feed(self, url: str) -> bool: ...
     async def get_feed(self, url: str) -> Feed | None: ...
     async def list_feeds(self) -> list[Feed]: ...
+    async def set_feed_default(self, url: str, is_default: bool) -> bool: ...
+    async def chat_sources(self, channel: ChannelRef) -> list[ChatSource]: ...
+    async def chat_source_urls(self, channel: ChannelRef) -> frozenset[str]: ...
+    async def add_chat_source(
+        self, channel: ChannelRef, url: str, *, by: str | None = None, max_added: int | None = None
+    ) -> str: ...
+    async def remove_chat_source(
+        self, channel: ChannelRef, url: str, *, by: str | None = None
+    ) -> str: ...
+    async def source_usage(self) -> dict[str, int]: ...
     async def get_meta(self, key: str) -> str | None: ...
 
 
@@ -264,6 +312,7 @@ class CoreBase:
     _summarizer: Summarizer
     _scorer: Scorer
     feeds_writable: bool
+    chat_sources_max: int
     _admin_check: AdminCheck | None
     _resolve_target: ResolveTarget | None
     _compose: ComposeFn | None
@@ -289,6 +338,13 @@ class CoreBase:
     def _require_admin(self, ctx: Ctx) -> None:
         if not ctx.inv.is_admin:
             raise PermissionDenied("not_admin", f"/{ctx.inv.command} needs an admin")
+
+    def _show_source(self, ctx: Ctx, url: str, title: str | None) -> str:
+        """How a source is named to this user: operators see the URL, everyone else the
+        title and host only (a feed URL may carry a paid feed's token)."""
+        if ctx.inv.is_operator:
+            return f"{title} ({url})" if title and title != url else url
+        return display_source(url, title)
 
     async def _target(self, ctx: Ctx, args: list[str]) -> tuple[ChannelRef, list[str]]:
         """The channel a subscription command is about: the invoking chat, or a target named

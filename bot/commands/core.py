@@ -38,6 +38,7 @@ from bot.digest_schedule import DEFAULT_TZ, parse_schedule, validate_tz
 from bot.errors import CommandError, PermissionDenied, StoreError, WartaError
 from bot.lang.strings import norm_lang
 from bot.models import ChannelRef
+from bot.redact import display_source
 from bot.summarize.base import Summarizer
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,10 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
 
     ``summarizer`` may be an LLM backend; any SummarizeError falls back to the extractive
     summary. ``fetcher_factory`` is used only for user-supplied URLs and must refuse private
-    addresses. ``feeds_writable=False`` (feeds managed in the config file) refuses
-    ``feeds add/remove``. ``admin_check`` enables Telegram-style targets ("/subscribe @channel
-    …" from a linked group); without it such targets are refused.
+    addresses. ``feeds_writable=False`` (defaults managed in the config file only) refuses
+    ``feeds default add/remove``. ``chat_sources_max`` caps the feeds one chat may add.
+    ``admin_check`` enables Telegram-style targets ("/subscribe @channel …" from a linked
+    group); without it such targets are refused.
     """
 
     ALIASES: ClassVar[dict[str, str]] = {
@@ -78,6 +80,7 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
         summarizer: Summarizer,
         scorer: Scorer,
         feeds_writable: bool = True,
+        chat_sources_max: int = 50,
         admin_check: AdminCheck | None = None,
         resolve_target: ResolveTarget | None = None,
         compose: ComposeFn | None = None,
@@ -90,6 +93,7 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
         self._summarizer = summarizer
         self._scorer = scorer
         self.feeds_writable = feeds_writable
+        self.chat_sources_max = chat_sources_max
         self._admin_check = admin_check
         self._resolve_target = resolve_target
         self._compose = compose
@@ -115,9 +119,18 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
         """Canonical command names, for adapters registering slash commands."""
         return tuple(self._handlers)
 
-    async def feed_urls(self) -> list[str]:
-        """Known feed URLs (Discord autocompletes ``feeds remove`` with them)."""
-        return [f.url for f in await self.store.list_feeds()]
+    async def source_choices(
+        self, channel: ChannelRef, *, is_operator: bool = False
+    ) -> list[tuple[str, str]]:
+        """(shown name, value) of the chat's sources, for autocompleting ``feeds remove``: the
+        value is an opaque ``#id`` the core resolves within that chat only, and the name is
+        title and host unless the user is an operator (never a query string or userinfo)."""
+        choices = []
+        for source in await self.store.chat_sources(channel):
+            feed = source.feed
+            name = feed.url if is_operator else display_source(feed.url, feed.title)
+            choices.append((name, f"#{feed.id}"))
+        return choices
 
     async def channel_moved(self, old: ChannelRef, new: ChannelRef) -> None:
         """A chat got a new id (Telegram: a group upgraded to a supergroup): its subscription

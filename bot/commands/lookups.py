@@ -61,12 +61,14 @@ class LookupCommands(CoreBase):
             tz=sub.tz if sub else self.default_tz,
             keywords=sub.keywords if sub else (),
             max_stories=sub.max_stories if sub else 10,
+            feeds=await self.store.chat_source_urls(ctx.inv.channel),
         )
         return Reply(text=self._t("digest_now", lang, hours=DIGEST_HOURS), lang=lang, digest=digest)
 
     async def _latest(self, ctx: Ctx, args: list[str]) -> Reply:
         n = parse_int(args[0], 1, MAX_LATEST, "/latest 5") if args else 5
-        stories = await self.store.latest(n, relevant_only=True)
+        sources = await self.store.chat_source_urls(ctx.inv.channel)
+        stories = await self.store.latest(n, relevant_only=True, feeds=sources)
         if not stories:
             return Reply(text=self._t("latest_none", ctx.lang), lang=ctx.lang)
         return Reply(
@@ -79,7 +81,8 @@ class LookupCommands(CoreBase):
         query = " ".join(args).strip()[:MAX_QUERY_CHARS]
         if not query:
             raise CommandError("usage_search")
-        stories = await self.store.search(query, limit=SEARCH_LIMIT)
+        sources = await self.store.chat_source_urls(ctx.inv.channel)
+        stories = await self.store.search(query, limit=SEARCH_LIMIT, feeds=sources)
         if not stories:
             return Reply(text=self._t("search_none", ctx.lang, query=query), lang=ctx.lang)
         return Reply(

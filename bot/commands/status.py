@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.commands.base import CoreBase, Ctx, Reply
+from bot.models import Feed
+from bot.redact import display_source, redact_text
 
 
 class StatusCommands(CoreBase):
     async def _status(self, ctx: Ctx, args: list[str]) -> Reply:
+        """Operators see the whole instance (every feed, failing and disabled ones with full
+        URLs, how many chats added each); everyone else sees this chat's sources only, each
+        as title and host."""
         del args
         lang = ctx.lang
+        operator = ctx.inv.is_operator
         sub = await self.store.get_subscription(ctx.inv.channel)
         tz = sub.tz if sub else self.default_tz
         raw = await self.store.get_meta("last_poll_at")
@@ -18,13 +24,17 @@ class StatusCommands(CoreBase):
             last_poll = self._fmt_time(datetime.fromisoformat(raw), tz, lang) if raw else None
         except ValueError:
             last_poll = None
-        feeds = await self.store.list_feeds()
+        feeds: list[Feed]
+        if operator:
+            feeds = await self.store.list_feeds()
+        else:
+            feeds = [s.feed for s in await self.store.chat_sources(ctx.inv.channel)]
         disabled = [f for f in feeds if f.disabled_reason]
         failing = [f for f in feeds if f.failures and not f.disabled_reason]
         lines = [
             self._t("status_header", lang),
             self._t(
-                "status_body",
+                "status_body" if operator else "status_chat_body",
                 lang,
                 last_poll=last_poll or self._t("status_never", lang),
                 feeds=len(feeds),
@@ -33,9 +43,15 @@ class StatusCommands(CoreBase):
             ),
         ]
         for f in [*disabled, *failing][:10]:
-            lines.append(
-                "• " + self._t("status_problem", lang, url=f.url, reason=self._feed_state(f, lang))
-            )
+            reason = self._feed_state(f, lang)
+            shown = f.url if operator else display_source(f.url, f.title)
+            if not operator:
+                reason = redact_text(reason)
+            lines.append("• " + self._t("status_problem", lang, url=shown, reason=reason))
+        if operator:
+            usage = await self.store.source_usage()
+            for url, chats in sorted(usage.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
+                lines.append("• " + self._t("status_usage", lang, source=url, chats=chats))
         if sub is None:
             lines.append(self._t("status_no_sub", lang))
         elif sub.paused:

@@ -35,7 +35,11 @@ def parse_opml(data: bytes) -> list[FeedSpec]:
     return specs
 
 
-def to_opml(feeds: Sequence[Feed], *, title: str = "Warta feeds") -> bytes:
+def to_opml(
+    feeds: Sequence[Feed], *, title: str = "Warta feeds", hidden: Sequence[str] = ()
+) -> bytes:
+    """An OPML 2.0 document of ``feeds``. ``hidden`` names sources whose address may not be
+    shown to the reader (a paid feed's token): they become text-only outlines, no xmlUrl."""
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = title
@@ -50,6 +54,8 @@ def to_opml(feeds: Sequence[Feed], *, title: str = "Warta feeds") -> bytes:
         if feed.lang:
             attrs["language"] = feed.lang
         ET.SubElement(body, "outline", attrs)
+    for name in hidden:
+        ET.SubElement(body, "outline", {"text": name})
     ET.indent(root)
     data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return data

@@ -41,7 +41,8 @@ STRINGS: dict[str, dict[str, str]] = {
             "/search <kata> — cari berita tersimpan\n"
             "/story <id> — fakta singkat satu berita, mis. /story 123\n"
             "/summary <url> — ringkas sebuah artikel web\n"
-            "/feeds — daftar sumber; admin: feeds add <url> · feeds remove <url>\n"
+            "/feeds — sumber obrolan ini; admin: feeds add <url> · feeds remove <url>"
+            " · feeds export · feeds import (lampirkan OPML)\n"
             "/status — kondisi bot dan jadwal ringkasan berikutnya\n"
             "Jadwal: harian 08:00 · setiap 6j · mingguan senin 09:00 · langsung"
         ),
@@ -77,7 +78,10 @@ STRINGS: dict[str, dict[str, str]] = {
             "settings schedule harian 08:00 · settings tz Asia/Makassar · "
             "settings keywords +a -b · settings max 5 · settings pause · settings resume"
         ),
-        "usage_feeds": "Contoh: /feeds · feeds add https://contoh.id/rss · feeds remove <url>",
+        "usage_feeds": (
+            "Contoh: /feeds · feeds add https://contoh.id/rss · feeds remove <url> · "
+            "feeds export · feeds import (dengan berkas OPML)"
+        ),
         "not_subscribed": (
             "Obrolan ini belum berlangganan. Mulai dengan /subscribe, mis. "
             "/subscribe id harian 08:00"
@@ -144,6 +148,42 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_sub": "Ringkasan berikutnya untuk obrolan ini: {next}",
         "status_sub_paused": "Ringkasan obrolan ini dijeda: {reason}",
         "status_no_sub": "Obrolan ini belum berlangganan (/subscribe).",
+        # ---- sources of a chat, operators, OPML in chat
+        "feeds_chat_header": "{count} sumber untuk obrolan ini:",
+        "feeds_defaults_header": "{count} sumber bawaan (untuk semua obrolan):",
+        "feed_origin_default": "bawaan",
+        "feed_origin_added": "ditambahkan obrolan ini",
+        "feed_restored": "Sumber bawaan diaktifkan lagi untuk obrolan ini: {title}",
+        "feed_switched_off": "Sumber bawaan dimatikan untuk obrolan ini saja: {title}",
+        "chat_sources_full": (
+            "Obrolan ini sudah menambahkan {max} sumber (batasnya). Hapus satu dulu."
+        ),
+        "not_operator": "Hanya operator Warta yang boleh memakai /feeds {action}.",
+        "default_added": "Sumber bawaan (semua obrolan) ditambahkan: {title}",
+        "default_removed": "Bukan sumber bawaan lagi: {title}",
+        "feeds_export": "Sumber obrolan ini dalam OPML ({count} sumber).",
+        "feeds_export_defaults": "Sumber bawaan dalam OPML ({count} sumber).",
+        "feeds_export_hidden": (
+            "{hidden} sumber beralamat rahasia hanya ditulis nama dan host-nya."
+        ),
+        "import_need_file": (
+            "Lampirkan berkas OPML: kirim dokumen dengan keterangan /feeds import "
+            "(atau balas dokumen itu dengan /feeds import)."
+        ),
+        "import_too_large": "Berkas OPML terlalu besar (paling besar {max} KB).",
+        "import_bad_file": "Berkas itu bukan OPML yang bisa dibaca: {error}",
+        "import_header": (
+            "Impor OPML: {added} ditambahkan, {existing} sudah ada, {skipped} dilewati."
+        ),
+        "import_added": "ditambahkan",
+        "import_exists": "sudah ada",
+        "import_skipped": "dilewati: {reason}",
+        "import_reason_too_many": "hanya {max} entri pertama yang dibaca",
+        "status_chat_body": (
+            "Pengambilan terakhir: {last_poll}\nSumber obrolan ini: {feeds} ({failing} "
+            "bermasalah, {disabled} nonaktif)"
+        ),
+        "status_usage": "{source}: dipakai {chats} obrolan",
     },
     "en": {
         "digest_title": "AI & Artists Digest — {date}",
@@ -167,7 +207,8 @@ STRINGS: dict[str, dict[str, str]] = {
             "/search <words> — search stored stories\n"
             "/story <id> — quick facts of one story, e.g. /story 123\n"
             "/summary <url> — summarize a web article\n"
-            "/feeds — list sources; admins: feeds add <url> · feeds remove <url>\n"
+            "/feeds — this chat's sources; admins: feeds add <url> · feeds remove <url>"
+            " · feeds export · feeds import (attach OPML)\n"
             "/status — bot health and this chat's next digest\n"
             "Schedules: daily 08:00 · every 6h · weekly mon 09:00 · instant"
         ),
@@ -199,7 +240,10 @@ STRINGS: dict[str, dict[str, str]] = {
             "settings schedule daily 08:00 · settings tz Asia/Makassar · "
             "settings keywords +a -b · settings max 5 · settings pause · settings resume"
         ),
-        "usage_feeds": "Examples: /feeds · feeds add https://example.com/rss · feeds remove <url>",
+        "usage_feeds": (
+            "Examples: /feeds · feeds add https://example.com/rss · feeds remove <url> · "
+            "feeds export · feeds import (with an OPML file)"
+        ),
         "not_subscribed": (
             "This chat is not subscribed yet. Start with /subscribe, e.g. /subscribe en daily 08:00"
         ),
@@ -264,6 +308,38 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_sub": "Next digest for this chat: {next}",
         "status_sub_paused": "This chat's digests are paused: {reason}",
         "status_no_sub": "This chat is not subscribed (/subscribe).",
+        # ---- sources of a chat, operators, OPML in chat
+        "feeds_chat_header": "{count} sources for this chat:",
+        "feeds_defaults_header": "{count} default sources (for every chat):",
+        "feed_origin_default": "default",
+        "feed_origin_added": "added by this chat",
+        "feed_restored": "Default source switched back on for this chat: {title}",
+        "feed_switched_off": "Default source switched off for this chat only: {title}",
+        "chat_sources_full": "This chat already added {max} sources (the limit). Remove one first.",
+        "not_operator": "Only Warta's operators may use /feeds {action}.",
+        "default_added": "Default source (every chat) added: {title}",
+        "default_removed": "No longer a default source: {title}",
+        "feeds_export": "This chat's sources as OPML ({count} sources).",
+        "feeds_export_defaults": "The default sources as OPML ({count} sources).",
+        "feeds_export_hidden": (
+            "{hidden} sources with a private address are listed by name and host only."
+        ),
+        "import_need_file": (
+            "Attach an OPML file: send it as a document captioned /feeds import "
+            "(or reply to the document with /feeds import)."
+        ),
+        "import_too_large": "The OPML file is too large (at most {max} KB).",
+        "import_bad_file": "That file is not a readable OPML file: {error}",
+        "import_header": "OPML import: {added} added, {existing} already there, {skipped} skipped.",
+        "import_added": "added",
+        "import_exists": "already there",
+        "import_skipped": "skipped: {reason}",
+        "import_reason_too_many": "only the first {max} entries are read",
+        "status_chat_body": (
+            "Last poll: {last_poll}\nThis chat's sources: {feeds} ({failing} failing, "
+            "{disabled} disabled)"
+        ),
+        "status_usage": "{source}: used by {chats} chats",
     },
 }
 

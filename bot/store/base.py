@@ -10,11 +10,11 @@ out); tests and other backends may provide their own object with these methods.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bot.models import ChannelRef, Delivery, DeliveryState, Feed, Story, Subscription
+from bot.models import ChannelRef, ChatSource, Delivery, DeliveryState, Feed, Story, Subscription
 
 
 class Store(Protocol):
@@ -30,6 +30,8 @@ class Store(Protocol):
 
         For a known url the polling state is kept; only ``interval_s`` and ``lang`` (owned by
         the configuration) are updated, and ``title`` only when none is stored yet.
+        ``is_default`` is only ever raised by this call (a chat adding a default never demotes
+        it); :meth:`set_feed_default` lowers it.
         A new feed without ``next_check_at`` is due immediately.
         Raises ValueError for a naive datetime.
         """
@@ -47,10 +49,17 @@ class Store(Protocol):
         """All feeds, by id."""
         ...
 
+    async def set_feed_default(self, url: str, is_default: bool) -> bool:
+        """Make a feed one of the instance's defaults, or stop it being one (chats that added
+        it keep it). False when the url is unknown."""
+        ...
+
     async def claim_due_feeds(
         self, now: datetime, *, limit: int, lease_s: float = 300
     ) -> list[Feed]:
         """Take up to ``limit`` enabled feeds with ``next_check_at <= now``, oldest first.
+        Only feeds someone reads are taken: defaults, and feeds at least one chat added; the
+        others stay stored but unpolled until a chat adds them again.
 
         Their ``next_check_at`` is pushed to ``now + lease_s`` atomically, so concurrent workers
         (other processes on PostgreSQL) never take the same feed; a worker that dies leaves the
@@ -65,6 +74,38 @@ class Store(Protocol):
         last_error, disabled_reason, baseline_done, title. Unknown urls are ignored.
         Raises ValueError for a naive datetime.
         """
+        ...
+
+    # ------------------------------------------------------------------ chat sources
+    # A chat's source set = the default feeds it did not switch off + the feeds it added.
+
+    async def chat_sources(self, channel: ChannelRef) -> list[ChatSource]:
+        """The chat's source set, by feed id, each marked as added by the chat or a default."""
+        ...
+
+    async def chat_source_urls(self, channel: ChannelRef) -> frozenset[str]:
+        """The feed URLs of the chat's source set (one query), for filtering stories."""
+        ...
+
+    async def add_chat_source(
+        self, channel: ChannelRef, url: str, *, by: str | None = None, max_added: int | None = None
+    ) -> str:
+        """Put the stored feed ``url`` in the chat's set. Returns ``"added"`` (a chat
+        addition), ``"restored"`` (a default the chat had switched off is on again),
+        ``"exists"`` (already in the set) or ``"full"`` (the chat already added ``max_added``
+        feeds; nothing changed). Raises KeyError when no feed has this url."""
+        ...
+
+    async def remove_chat_source(
+        self, channel: ChannelRef, url: str, *, by: str | None = None
+    ) -> str:
+        """Take ``url`` out of the chat's set: ``"removed"`` (a chat addition dropped),
+        ``"switched_off"`` (a default, now off for this chat only) or ``"absent"`` (not in the
+        set). Other chats and the feed row are never touched."""
+        ...
+
+    async def source_usage(self) -> dict[str, int]:
+        """Feed url -> how many chats added it (feeds no chat added are absent)."""
         ...
 
     # ------------------------------------------------------------------ stories
@@ -96,8 +137,10 @@ class Store(Protocol):
         lang: str | None = None,
         min_relevance: float | None = None,
         limit: int = 200,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]:
         """Stories with ``start <= coalesce(published, fetched_at) < end``, newest first.
+        ``feeds`` (a chat's source set) keeps only stories of those feed URLs; None: all.
 
         ``min_relevance`` keeps stories scored at least that (unscored ones are left out).
         """
@@ -110,16 +153,26 @@ class Store(Protocol):
         relevant_only: bool = True,
         lang: str | None = None,
         min_relevance: float = 0.4,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]:
-        """The ``n`` newest stories; with ``relevant_only`` only those scored >= min_relevance.
+        """The ``n`` newest stories; with ``relevant_only`` only those scored >= min_relevance;
+        with ``feeds`` only stories of those feed URLs.
 
         The default matches the topic scorer's default threshold; callers that know the
         configured threshold should pass it.
         """
         ...
 
-    async def search(self, query: str, *, limit: int = 10, lang: str | None = None) -> list[Story]:
-        """Full-text search over title and text, best match first, then newest.
+    async def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        lang: str | None = None,
+        feeds: Collection[str] | None = None,
+    ) -> list[Story]:
+        """Full-text search over title and text, best match first, then newest (only stories
+        of ``feeds`` when given).
 
         ``query`` is user input and is never interpreted as search syntax: it is split into
         words, every word must occur (diacritics and case ignored), and words of four or more
@@ -156,8 +209,10 @@ class Store(Protocol):
 
     async def move_channel(self, old: ChannelRef, new: ChannelRef) -> bool:
         """The chat ``old`` now lives at ``new`` (a Telegram group became a supergroup). In one
-        transaction the subscription of ``old`` is re-pointed at ``new`` together with its
-        pending and sending deliveries (sent and failed rows keep the chat they went to).
+        transaction the chat's source choices move to ``new`` (where ``new`` already chose
+        for a feed, its choice wins), and the subscription of ``old`` is re-pointed at ``new``
+        together with its pending and sending deliveries (sent and failed rows keep the chat
+        they went to).
 
         Returns True when the subscription moved: its queued deliveries now target ``new``.
         Returns False when nothing moved: ``old`` has no subscription (already moved, or

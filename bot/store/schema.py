@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -94,7 +95,24 @@ feeds = Table(
     Column("last_error", Text),
     Column("disabled_reason", Text),
     Column("baseline_done", Boolean, nullable=False, default=False),
+    # A default source is in every chat's set unless the chat switched it off; the others are
+    # polled only while some chat has added them.
+    Column("is_default", Boolean, nullable=False, default=True, server_default=true()),
     Index("ix_feeds_next_check_at", "next_check_at"),
+)
+
+chat_sources = Table(
+    "chat_sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(32), nullable=False),
+    Column("channel_id", Text, nullable=False),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("mode", String(8), nullable=False),  # "add" | "off" (a default switched off)
+    Column("added_by", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "channel_id", "feed_id"),
+    Index("ix_chat_sources_feed_id_mode", "feed_id", "mode"),
 )
 
 stories = Table(

@@ -17,7 +17,7 @@ import re
 import sqlite3
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.errors import ConfigError, StoreError
 from bot.models import (
     ChannelRef,
+    ChatSource,
     Delivery,
     DeliveryState,
     Feed,
@@ -61,7 +62,7 @@ from bot.models import (
     Story,
     Subscription,
 )
-from bot.store.schema import deliveries, feeds, meta, stories, subscriptions
+from bot.store.schema import chat_sources, deliveries, feeds, meta, stories, subscriptions
 
 __all__ = ["SQLStore", "open_store"]
 
@@ -77,6 +78,8 @@ _PREFIX_MIN: Final = 4
 _CHUNK: Final = 500  # keys per IN list; far below SQLite's and asyncpg's parameter limits
 _MAX_ERROR: Final = 2000
 _ADVISORY_LOCK: Final = 0x5741525441  # "WARTA": one migrator at a time on PostgreSQL
+_ADD: Final = "add"  # chat_sources.mode: the chat added this feed
+_OFF: Final = "off"  # chat_sources.mode: the chat switched this default off
 
 _WORD = re.compile(r"[^\W_]+")
 _OPERATORS: Final = frozenset({"AND", "OR", "NOT", "NEAR"})
@@ -138,6 +141,7 @@ def _feed(row: Row[Any]) -> Feed:
         last_error=m["last_error"],
         disabled_reason=m["disabled_reason"],
         baseline_done=bool(m["baseline_done"]),
+        is_default=bool(m["is_default"]),
     )
 
 
@@ -377,7 +381,12 @@ class SQLStore:
     # ------------------------------------------------------------------ feeds
 
     async def add_feed(self, feed: Feed) -> Feed:
-        values: dict[str, Any] = {"url": feed.url, "lang": feed.lang, "interval_s": feed.interval_s}
+        values: dict[str, Any] = {
+            "url": feed.url,
+            "lang": feed.lang,
+            "interval_s": feed.interval_s,
+            "is_default": feed.is_default,
+        }
         values |= _feed_state(feed)
         if values["next_check_at"] is None:
             values["next_check_at"] = _now()
@@ -388,6 +397,9 @@ class SQLStore:
                 "interval_s": ins.excluded.interval_s,
                 "lang": ins.excluded.lang,
                 "title": func.coalesce(feeds.c.title, ins.excluded.title),
+                # A chat adding an operator's default must not demote it; the operator adding
+                # a chat's feed makes it a default.
+                "is_default": or_(feeds.c.is_default, ins.excluded.is_default),
             },
         ).returning(*feeds.c)
         async with self._write() as conn:
@@ -416,7 +428,15 @@ class SQLStore:
     ) -> list[Feed]:
         if limit <= 0:
             return []
-        due = and_(feeds.c.disabled_reason.is_(None), feeds.c.next_check_at <= now)
+        # A feed that is no default and that no chat adds has no reader: it is not polled
+        # (the row stays, with its state, so a chat adding it again resumes where it was).
+        used = or_(
+            feeds.c.is_default.is_(True),
+            select(chat_sources.c.id)
+            .where(chat_sources.c.feed_id == feeds.c.id, chat_sources.c.mode == _ADD)
+            .exists(),
+        )
+        due = and_(feeds.c.disabled_reason.is_(None), feeds.c.next_check_at <= now, used)
         pick = select(feeds.c.id).where(due).order_by(feeds.c.next_check_at, feeds.c.id)
         pick = pick.limit(limit)
         if self._pg:
@@ -444,6 +464,133 @@ class SQLStore:
         stmt = update(feeds).where(feeds.c.url == bindparam("b_url"))
         async with self._write() as conn:
             await conn.execute(stmt, params)
+
+    async def set_feed_default(self, url: str, is_default: bool) -> bool:
+        stmt = (
+            update(feeds)
+            .where(feeds.c.url == url)
+            .values(is_default=is_default)
+            .returning(feeds.c.id)
+        )
+        async with self._write() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    # ------------------------------------------------------------------ chat sources
+
+    @staticmethod
+    def _source_of(channel: ChannelRef) -> ColumnElement[bool]:
+        return and_(
+            chat_sources.c.platform == channel.platform,
+            chat_sources.c.channel_id == channel.id,
+        )
+
+    def _in_chat_set(self, channel: ChannelRef) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        """(is in the chat's set, was added by the chat) as conditions on a ``feeds`` row."""
+        mine = select(chat_sources.c.id).where(
+            self._source_of(channel), chat_sources.c.feed_id == feeds.c.id
+        )
+        added = mine.where(chat_sources.c.mode == _ADD).exists()
+        off = mine.where(chat_sources.c.mode == _OFF).exists()
+        return or_(added, and_(feeds.c.is_default.is_(True), ~off)), added
+
+    async def chat_sources(self, channel: ChannelRef) -> list[ChatSource]:
+        in_set, added = self._in_chat_set(channel)
+        stmt = select(feeds, added.label("chat_added")).where(in_set).order_by(feeds.c.id)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [ChatSource(feed=_feed(r), added=bool(r._mapping["chat_added"])) for r in rows]
+
+    async def chat_source_urls(self, channel: ChannelRef) -> frozenset[str]:
+        in_set, _ = self._in_chat_set(channel)
+        async with self._read() as conn:
+            urls = (await conn.execute(select(feeds.c.url).where(in_set))).scalars()
+            return frozenset(urls)
+
+    async def add_chat_source(
+        self, channel: ChannelRef, url: str, *, by: str | None = None, max_added: int | None = None
+    ) -> str:
+        async with self._write() as conn:
+            feed = (
+                await conn.execute(select(feeds.c.id, feeds.c.is_default).where(feeds.c.url == url))
+            ).first()
+            if feed is None:
+                raise KeyError(url)
+            feed_id, is_default = feed
+            row_is = and_(self._source_of(channel), chat_sources.c.feed_id == feed_id)
+            mode = (
+                await conn.execute(select(chat_sources.c.mode).where(row_is))
+            ).scalar_one_or_none()
+            if mode == _ADD or (mode is None and is_default):
+                return "exists"
+            if mode == _OFF:
+                await conn.execute(delete(chat_sources).where(row_is))
+                return "restored"
+            if max_added is not None:
+                count = (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(chat_sources)
+                        .where(self._source_of(channel), chat_sources.c.mode == _ADD)
+                    )
+                ).scalar_one()
+                if count >= max_added:
+                    return "full"
+            await conn.execute(
+                self._insert(chat_sources)
+                .values(
+                    platform=channel.platform,
+                    channel_id=channel.id,
+                    feed_id=feed_id,
+                    mode=_ADD,
+                    added_by=by,
+                    created_at=_now(),
+                )
+                .on_conflict_do_nothing()
+            )
+            return "added"
+
+    async def remove_chat_source(
+        self, channel: ChannelRef, url: str, *, by: str | None = None
+    ) -> str:
+        async with self._write() as conn:
+            feed = (
+                await conn.execute(select(feeds.c.id, feeds.c.is_default).where(feeds.c.url == url))
+            ).first()
+            if feed is None:
+                return "absent"
+            feed_id, is_default = feed
+            row_is = and_(self._source_of(channel), chat_sources.c.feed_id == feed_id)
+            mode = (
+                await conn.execute(select(chat_sources.c.mode).where(row_is))
+            ).scalar_one_or_none()
+            if mode == _ADD:
+                await conn.execute(delete(chat_sources).where(row_is))
+                return "removed"
+            if mode is None and is_default:
+                await conn.execute(
+                    self._insert(chat_sources)
+                    .values(
+                        platform=channel.platform,
+                        channel_id=channel.id,
+                        feed_id=feed_id,
+                        mode=_OFF,
+                        added_by=by,
+                        created_at=_now(),
+                    )
+                    .on_conflict_do_nothing()
+                )
+                return "switched_off"
+            return "absent"
+
+    async def source_usage(self) -> dict[str, int]:
+        stmt = (
+            select(feeds.c.url, func.count(chat_sources.c.id))
+            .select_from(feeds.join(chat_sources, chat_sources.c.feed_id == feeds.c.id))
+            .where(chat_sources.c.mode == _ADD)
+            .group_by(feeds.c.url)
+        )
+        async with self._read() as conn:
+            return {url: int(n) for url, n in await conn.execute(stmt)}
 
     # ------------------------------------------------------------------ stories
 
@@ -572,8 +719,11 @@ class SQLStore:
         lang: str | None = None,
         min_relevance: float | None = None,
         limit: int = 200,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]:
         conds: list[ColumnElement[bool]] = [stories.c.sort_at >= start, stories.c.sort_at < end]
+        if feeds is not None:
+            conds.append(self._from_feeds(feeds))
         if lang is not None:
             conds.append(stories.c.lang == lang)
         if min_relevance is not None:
@@ -593,15 +743,33 @@ class SQLStore:
         relevant_only: bool = True,
         lang: str | None = None,
         min_relevance: float = 0.4,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]:
         stmt = select(stories).order_by(stories.c.sort_at.desc(), stories.c.id.desc()).limit(n)
+        if feeds is not None:
+            stmt = stmt.where(self._from_feeds(feeds))
         if relevant_only:
             stmt = stmt.where(stories.c.relevance >= min_relevance)
         if lang is not None:
             stmt = stmt.where(stories.c.lang == lang)
         return await self._stories(stmt)
 
-    async def search(self, query: str, *, limit: int = 10, lang: str | None = None) -> list[Story]:
+    def _from_feeds(self, urls: Collection[str]) -> ColumnElement[bool]:
+        """Stories of these feeds only (a chat's source set, a few dozen URLs)."""
+        if self._pg:
+            # One array parameter keeps one statement shape for asyncpg's statement cache.
+            param = bindparam("feed_urls", sorted(urls), type_=postgresql.ARRAY(Text))
+            return stories.c.feed_url == any_(param)
+        return stories.c.feed_url.in_(sorted(urls))
+
+    async def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        lang: str | None = None,
+        feeds: Collection[str] | None = None,
+    ) -> list[Story]:
         terms = search_terms(query)
         if not terms or limit <= 0:
             return []
@@ -625,6 +793,8 @@ class SQLStore:
             )
         if lang is not None:
             stmt = stmt.where(stories.c.lang == lang)
+        if feeds is not None:
+            stmt = stmt.where(self._from_feeds(feeds))
         return await self._stories(stmt.limit(limit))
 
     async def _stories(self, stmt: Any) -> list[Story]:
@@ -717,6 +887,7 @@ class SQLStore:
             # Two senders meeting the same migration: the second waits, then finds nothing.
             pick = pick.with_for_update()
         async with self._write() as conn:
+            await self._move_sources(conn, old, new)
             old_id = (await conn.execute(pick)).scalar_one_or_none()
             if old_id is None:
                 return False
@@ -734,6 +905,17 @@ class SQLStore:
                 .values(platform=new.platform, channel_id=new.id)
             )
         return True
+
+    async def _move_sources(self, conn: AsyncConnection, old: ChannelRef, new: ChannelRef) -> None:
+        # The chat's source choices follow it; where the new chat already chose for a feed,
+        # its own (newer) choice wins.
+        taken = select(chat_sources.c.feed_id).where(self._source_of(new))
+        await conn.execute(
+            update(chat_sources)
+            .where(self._source_of(old), chat_sources.c.feed_id.not_in(taken))
+            .values(platform=new.platform, channel_id=new.id)
+        )
+        await conn.execute(delete(chat_sources).where(self._source_of(old)))
 
     # ------------------------------------------------------------------ outbox
 

@@ -23,6 +23,8 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
 from typing import Any
 
 import discord
@@ -72,6 +74,8 @@ class DiscordREST:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     interaction_callbacks: list[dict[str, Any]] = field(default_factory=list)
     followups: list[dict[str, Any]] = field(default_factory=list)
+    # (path, form field, filename, bytes) of every multipart file upload (message attachments).
+    uploads: list[tuple[str, str, str, bytes]] = field(default_factory=list)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     callback_seen: asyncio.Event = field(default_factory=asyncio.Event)
     _faults: list[Fault] = field(default_factory=list)
@@ -186,9 +190,22 @@ class DiscordREST:
                         400, {"code": 50109, "message": "The request body contains invalid JSON."}
                     )
             elif ctype.startswith("multipart/form-data"):
-                reader = await request.post()
-                payload = reader.get("payload_json")
-                body = json.loads(str(payload)) if payload is not None else None
+                # The body is already read, so parse it as a MIME document (aiohttp's post()
+                # would read the consumed stream again).
+                message = BytesParser(policy=email_policy.HTTP).parsebytes(
+                    f"Content-Type: {ctype}\r\n\r\n".encode() + raw
+                )
+                for part in message.iter_parts():
+                    name = part.get_param("name", header="content-disposition")
+                    data = part.get_payload(decode=True)
+                    if not isinstance(data, bytes):
+                        continue
+                    filename = part.get_filename()
+                    if name == "payload_json":
+                        body = json.loads(data)
+                    elif filename is not None:
+                        # Uploaded files ("files[n]" parts), kept for tests to read back.
+                        self.uploads.append((path, str(name), filename, data))
         self.requests.append(
             Recorded(request.method, path, dict(request.query), body, dict(request.headers))
         )

@@ -54,6 +54,8 @@ FIXUPS = (
     "editMessageText: null result -> the edited Message",
     "getUpdates: updates from chats of type 'channel' become channel_post (emulator only knows "
     "message); the emulator's private botToken field is removed from updates",
+    "files: the emulator has none; sendDocument (multipart) is recorded by the proxy, and "
+    "documents users send are served by getFile and /file/bot<token>/<path> from the proxy",
 )
 
 LOCAL_METHODS = (
@@ -63,6 +65,7 @@ LOCAL_METHODS = (
     "getChat",
     "getChatMember",
     "getChatAdministrators",
+    "getFile",
 )
 """Bot API methods the emulator does not have, answered by the proxy from test-provided state."""
 
@@ -250,6 +253,12 @@ class FixupProxy:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._message_ids = itertools.count(1)
+        # Files: the emulator has none. Documents users send are registered here (file_id ->
+        # bytes, served by getFile and the file download route); documents the bot sends
+        # (sendDocument, multipart) are recorded in ``documents``.
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.documents: list[dict[str, Any]] = []
+        self._file_ids = itertools.count(1)
 
     # ------------------------------------------------------------- set-up for tests
 
@@ -306,6 +315,7 @@ class FixupProxy:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._bot_api)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._file_download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -366,6 +376,101 @@ class FixupProxy:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         await self._client("sendMessage", message)
 
+    def add_file(self, data: bytes, file_name: str, mime: str = "text/x-opml") -> dict[str, Any]:
+        """A document a user can send: the Bot API ``Document`` object for ``data``."""
+        n = next(self._file_ids)
+        file_id = f"doc-{n}"
+        self.files[file_id] = (f"documents/file_{n}.opml", data)
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{n}",
+            "file_name": file_name,
+            "mime_type": mime,
+            "file_size": len(data),
+        }
+
+    async def user_sends_document(
+        self,
+        document: dict[str, Any],
+        *,
+        caption: str,
+        chat_id: int,
+        chat_type: str = "private",
+        user_id: int,
+        language_code: str | None = None,
+    ) -> None:
+        """A person sends a document with a caption (Telegram clients put a leading /command
+        in ``caption_entities``)."""
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Tester"
+        else:
+            chat["title"] = f"chat {chat_id}"
+        sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+        if language_code:
+            sender["language_code"] = language_code
+        length = len(caption.split(maxsplit=1)[0])
+        message: dict[str, Any] = {
+            "botToken": self.token,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": sender,
+            "caption": caption,
+            "caption_entities": [{"type": "bot_command", "offset": 0, "length": length}],
+            "document": document,
+        }
+        await self._client("sendMessage", message)
+
+    async def wait_documents(
+        self, chat_id: int, count: int, *, deadline_s: float = 15.0
+    ) -> list[dict[str, Any]]:
+        """Poll until the bot sent ``count`` documents to ``chat_id`` (a peer deadline)."""
+        deadline = time.monotonic() + deadline_s
+        while True:
+            docs = [d for d in self.documents if str(d["chat_id"]) == str(chat_id)]
+            if len(docs) >= count or time.monotonic() > deadline:
+                if len(docs) < count:
+                    raise AssertionError(f"bot sent {len(docs)}/{count} documents to {chat_id}")
+                return docs
+            await asyncio.sleep(0.05)
+
+    async def _send_document(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        upload = form.get("document")
+        if not isinstance(upload, web.FileField):
+            return _error(400, "Bad Request: there is no document in the request")
+        data = upload.file.read()
+        if not data:
+            return _error(400, "Bad Request: file must be non-empty")
+        chat_id = str(form.get("chat_id", ""))
+        self.calls.append(("sendDocument", {"chat_id": chat_id}))
+        if self._find_chat(chat_id) is None and not chat_id.lstrip("-").isdigit():
+            return _error(400, "Bad Request: chat not found")
+        self.documents.append({"chat_id": chat_id, "file_name": upload.filename, "data": data})
+        n = next(self._file_ids)
+        return _ok(
+            {
+                "message_id": 100000 + n,
+                "date": int(time.time()),
+                "chat": {"id": int(chat_id), "type": "private"},
+                "document": {
+                    "file_id": f"sent-{n}",
+                    "file_unique_id": f"su-{n}",
+                    "file_name": upload.filename,
+                    "file_size": len(data),
+                },
+            }
+        )
+
+    async def _file_download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        wanted = request.match_info["path"]
+        for path, data in self.files.values():
+            if path == wanted:
+                return web.Response(body=data, content_type="application/octet-stream")
+        return _error(404, "Not Found: file")
+
     async def bot_messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         """What the bot posted (the emulator's stored sendMessage bodies), oldest first."""
         history = await self._client("getUpdatesHistory", {"token": self.token})
@@ -423,6 +528,8 @@ class FixupProxy:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
+        if method == "sendDocument":
+            return await self._send_document(request)
         params, raw = await self._params(request)
         self.calls.append((method, params))
         if self._injected.get(method):
@@ -512,6 +619,19 @@ class FixupProxy:
         if method == "setMyCommands":
             self.commands[params.get("language_code") or None] = list(params["commands"])
             return _ok(True)
+        if method == "getFile":
+            known = self.files.get(str(params.get("file_id")))
+            if known is None:
+                return _error(400, "Bad Request: invalid file_id")
+            path, data = known
+            return _ok(
+                {
+                    "file_id": params["file_id"],
+                    "file_unique_id": f"u-{params['file_id']}",
+                    "file_size": len(data),
+                    "file_path": path,
+                }
+            )
         if method == "getMyCommands":
             return _ok(self.commands.get(params.get("language_code") or None, []))
         if method == "deleteMyCommands":
