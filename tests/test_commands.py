@@ -747,7 +747,7 @@ async def test_opml_export_and_import_through_the_core(
     assert lines[2] == ("Paid (127.0.0.1)", "added")
     assert lines[3][0] == "LAN (192.168.1.1)"
     assert lines[3][1] is not None
-    assert "may not be opened" in lines[3][1]
+    assert "cannot be opened" in lines[3][1]
     assert await store.chat_source_urls(CHAT) == {"https://feeds.example/rss", good, secret}
     again = await run(core, "feeds", "import", locale="en", attachment=file_of(opml))
     assert again.text == "OPML import: 0 added, 2 already there, 2 skipped."
