@@ -326,7 +326,7 @@ async def _scenario(
     assert feed_server.stats(new_path).requests == 0
     # ...while the same command from the admin goes through (so the refusal was the permission).
     answer = await _say(peer, group, f"/feeds add {feed_server.url(new_path)}", user_id=7)
-    assert answer == t("feed_added", "id", title="Warta Seni Nusantara")
+    assert answer == t("feed_added", "id", title="Warta Seni Nusantara (127.0.0.1)")
     assert len(await app.store.list_feeds()) == len(feeds_before) + 1
 
     # Before 08:00 nothing is due; a minute after, exactly one digest is queued (twice: still one).

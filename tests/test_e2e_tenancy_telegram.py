@@ -275,6 +275,21 @@ async def test_chats_own_their_sources_on_telegram(
             ]
             assert extra_url in await app.store.chat_source_urls(dm)
             assert extra_url not in await app.store.chat_source_urls(group)
+
+            # The other way in: "/feeds import" as a reply to a document, here in the group.
+            n = len(await peer.bot_messages(GROUP_ID))
+            await peer.user_sends(
+                "/feeds import",
+                chat_id=GROUP_ID,
+                chat_type="supergroup",
+                user_id=ADMIN,
+                language_code="en",
+                reply_to={"document": peer.add_file(opml, "dari-dm.opml")},
+            )
+            report = visible((await peer.wait_bot_messages(GROUP_ID, n + 1))[n]["text"])
+            admin.seen.append(report)
+            assert report.startswith("OPML import: 2 added, 0 already there, 1 skipped.")
+            assert {extra_url, dm_url} <= await app.store.chat_source_urls(group)
         finally:
             await tg.stop()
 

@@ -350,9 +350,11 @@ class FixupProxy:
         language_code: str | None = None,
         chat_title: str | None = None,
         sender_chat: dict[str, Any] | None = None,
+        reply_to: dict[str, Any] | None = None,
     ) -> None:
         """A person (or a channel, with ``chat_type="channel"``) posts ``text``; a leading
-        "/command" gets a bot_command entity, as Telegram clients send it."""
+        "/command" gets a bot_command entity, as Telegram clients send it. ``reply_to`` adds
+        fields of the message replied to (e.g. ``{"document": ...}``)."""
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = "Tester"
@@ -371,6 +373,9 @@ class FixupProxy:
             message["from"] = sender
         if sender_chat is not None:
             message["sender_chat"] = sender_chat
+        if reply_to is not None:
+            message["reply_to_message"] = {"message_id": 1, "date": message["date"], "chat": chat}
+            message["reply_to_message"].update(reply_to)
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
