@@ -271,7 +271,7 @@ async def test_chats_own_their_sources_on_telegram(
                 "2. Asing (127.0.0.1)",
                 "   already there",
                 "3. LAN (10.1.2.3)",
-                "   skipped: " + t("summary_blocked", "en"),
+                "   skipped: " + t("url_refused", "en"),
             ]
             assert extra_url in await app.store.chat_source_urls(dm)
             assert extra_url not in await app.store.chat_source_urls(group)
