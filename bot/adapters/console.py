@@ -92,6 +92,8 @@ class ConsoleAdapter:
         return str(next(self._ids))
 
     async def send_reply(self, channel: ChannelRef, reply: Reply) -> list[str]:
+        if reply.silent:
+            return []
         return [await self.send_part(channel, render_reply(reply))]
 
 

@@ -66,6 +66,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import Invocation, Reply
+from bot.commands.core import CommandCore as _Core
 from bot.errors import (
     ChannelMoved,
     ConfigError,
@@ -117,6 +118,8 @@ COMMANDS: tuple[str, ...] = (
     "status",
     "help",
 )
+# Indonesian names the core understands (/langganan, /ringkas, …), listed in an Indonesian /help.
+CORE_ALIASES: tuple[str, ...] = tuple(_Core.ALIASES)
 
 # Telegram's command menu text (setMyCommands, 3-256 characters each). English is the default
 # list; Indonesian is shown to clients whose language is "id".
@@ -324,7 +327,10 @@ class TelegramAdapter:
         update_kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
         app.add_handler(TypeHandler(Update, self._drop_seen), group=-1)
         app.add_handler(
-            CommandHandler([*COMMANDS, "start"], self._on_command, filters=update_kinds)
+            # Indonesian names (/langganan, /ringkas, ...) reach the core too; it maps them.
+            CommandHandler(
+                [*COMMANDS, *CORE_ALIASES, "start"], self._on_command, filters=update_kinds
+            )
         )
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_error_handler(self._on_error)
