@@ -268,8 +268,10 @@ class LLMSummarizer:
     queues here instead of timing out. ``max_calls_per_day`` counts requests sent per UTC day
     (``clock`` returns an aware datetime); cache hits are free. The day's calls are shared
     fairly: a chat (the ``chat`` key of :meth:`summarize`; digests share one bucket) may make at
-    most ``max(min_chat_calls, max_calls_per_day // chats that asked today)`` of them, so one
-    busy chat cannot spend everyone's budget by breakfast. Pass ``session`` to share an
+    most ``max(min_chat_calls, max_calls_per_day // max(fair_parties, chats that asked today))``
+    of them. So one busy chat never takes more than a ``1/fair_parties`` part, even before
+    others have asked, and once more chats ask, each gets an equal part (never below the
+    floor, and never past the day's cap). Pass ``session`` to share an
     aiohttp session (it is then not closed here); otherwise one is created on first use and
     closed by ``aclose()`` / ``async with``.
     """
@@ -285,6 +287,7 @@ class LLMSummarizer:
         timeout_s: float = 20.0,
         max_calls_per_day: int = 500,
         min_chat_calls: int = 10,
+        fair_parties: int = 4,
         max_input_chars: int = 6000,
         max_concurrency: int = 4,
         temperature: float = 0.1,
@@ -300,6 +303,7 @@ class LLMSummarizer:
             timeout_s <= 0
             or max_calls_per_day < 0
             or min_chat_calls < 0
+            or fair_parties < 1
             or max_input_chars < 200
             or max_concurrency < 1
         ):
@@ -311,6 +315,7 @@ class LLMSummarizer:
         self.timeout_s = timeout_s
         self.max_calls_per_day = max_calls_per_day
         self.min_chat_calls = min_chat_calls
+        self.fair_parties = fair_parties
         self.max_input_chars = max_input_chars
         self.temperature = temperature
         self.cache: SummaryCache = cache if cache is not None else MemorySummaryCache()
@@ -359,10 +364,11 @@ class LLMSummarizer:
     def chat_share(self, chat: str | None = None) -> int:
         """How many calls ``chat`` may make today, given the chats that asked so far."""
         key = chat or SHARED_BUCKET
-        if self._day != self._clock().date():
-            return max(self.min_chat_calls, self.max_calls_per_day)
-        seen = len(self._chat_calls) + (key not in self._chat_calls)
-        return max(self.min_chat_calls, self.max_calls_per_day // seen)
+        seen = 1
+        if self._day == self._clock().date():
+            seen = len(self._chat_calls) + (key not in self._chat_calls)
+        parties = max(self.fair_parties, seen)
+        return max(self.min_chat_calls, self.max_calls_per_day // parties)
 
     def chat_calls_today(self, chat: str | None = None) -> int:
         if self._day != self._clock().date():
