@@ -30,8 +30,12 @@ from bot.lang.strings import norm_lang
 # page took 5 s and 44 MB; pages full of small blocks take minutes), so it only ever sees this
 # much HTML. Article text sits well inside it once scripts, styles and inline SVG are gone.
 MAX_EXTRACT_CHARS = 2**20
-# Elements that hold no article text but often most of a heavy page's bytes.
-_NOT_TEXT = "script,style,noscript,template,svg,math,iframe,object,embed"
+# Elements that hold no article text but often most of a heavy page's bytes; images inlined as
+# data: URIs are megabytes of attribute that lxml would otherwise copy around for seconds.
+_NOT_TEXT = (
+    "script,style,noscript,template,svg,math,iframe,object,embed,"
+    'img[src^="data:"],source[srcset^="data:"]'
+)
 
 
 def _trim_page(body: bytes) -> bytes | str:
