@@ -38,17 +38,22 @@ from aiohttp import web
 from bot.config import Settings
 
 ARTICLE_TITLE = "Seniman Bocorkan Akses Sora sebagai Protes"
+SENTENCES = (
+    "Sekelompok seniman yang mendapat akses awal ke Sora, alat video AI milik OpenAI, "
+    "membocorkan akses itu lewat Hugging Face sebagai bentuk protes.",
+    "Akses dibuka sekitar tiga jam sebelum OpenAI menutupnya pada Selasa sore.",
+    "Para seniman menerbitkan surat terbuka dan petisi agar OpenAI membayar seniman atas "
+    "karya mereka.",
+    "Mereka menilai program akses awal hanya memanfaatkan tenaga kreatif tanpa imbalan.",
+    "Ilustrator di Bandung menyebut pesanan dari klien turun hampir separuh tahun ini.",
+    "OpenAI mengatakan ratusan seniman telah membantu menguji Sora secara sukarela.",
+)
 
 
 def heavy_page(target_bytes: int) -> bytes:
     """An HTML page of about ``target_bytes`` whose article is a few KB of it."""
     rnd = random.Random(7)
-    article = "".join(
-        f"<p>Paragraf {i}: para ilustrator dan seniman di Bandung memprotes pemakaian karya "
-        "mereka untuk melatih model AI generatif seperti Sora dan Midjourney tanpa izin dan "
-        "tanpa imbalan yang layak bagi kreator.</p>"
-        for i in range(40)
-    )
+    article = "".join(f"<p>Paragraf {i}: {SENTENCES[i % len(SENTENCES)]}</p>" for i in range(40))
     nav = "<nav>" + "".join(f'<a href="/k/{i}">Kategori {i}</a>' for i in range(200)) + "</nav>"
     icon = (
         "<svg viewBox='0 0 24 24'>"

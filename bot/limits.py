@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
 
-from bot.errors import CommandError
+from bot.errors import CommandError, ConfigError
 
 __all__ = ["CommandLimits", "FetchGate", "RateLimiter", "Verdict"]
 
@@ -199,7 +199,9 @@ class FetchGate:
         wait_s: float = 20.0,
     ) -> None:
         if concurrency < 1 or total_bytes < 1 or floor < 1 or wait_s < 0:
-            raise ValueError("FetchGate limits must be positive")
+            raise ConfigError(
+                "summary_fetch_concurrency and summary_fetch_total_bytes must be at least 1"
+            )
         self.concurrency = concurrency
         self.total_bytes = total_bytes
         self.floor = min(floor, total_bytes)

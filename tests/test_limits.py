@@ -266,3 +266,50 @@ async def test_a_reservation_smaller_than_the_page_means_busy_not_too_large(
         reply = await core.handle(Invocation("summary", url, CHAT, "u", True, "en"))
     assert reply.error
     assert "Busy" in reply.text
+
+
+# ----------------------------------------------------------------------------- heavy pages
+
+
+def test_a_heavy_page_reaches_trafilatura_trimmed_with_its_article() -> None:
+    from bench.summary_bench import ARTICLE_TITLE, heavy_page
+    from bot.commands.lookups import MAX_EXTRACT_CHARS, _extract_article, _trim_page
+
+    page = heavy_page(7_900_000)
+    trimmed = _trim_page(page)
+    assert isinstance(trimmed, str)
+    assert len(trimmed) <= MAX_EXTRACT_CHARS
+    assert "data:image" not in trimmed
+    assert "__NEXT_DATA__" not in trimmed
+    title, text = _extract_article(page)
+    assert title == ARTICLE_TITLE
+    assert text.count("Paragraf") == 40  # the whole article, not a cut one
+    small = b"<html><body><article><p>kecil</p></article></body></html>"
+    assert _trim_page(small) is small  # small pages go to trafilatura untouched
+
+
+async def test_summary_of_a_heavy_page_through_the_core(store: SQLStore) -> None:
+    from bench.summary_bench import ARTICLE_TITLE, heavy_page
+
+    page = heavy_page(7_900_000)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=page, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/heavy.html", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/heavy.html"
+        gate = FetchGate(concurrency=2, total_bytes=16 * 2**20)
+        core = core_with(store, fetch_gate=gate, fetch_max_bytes=8 * 2**20)
+        reply = await core.handle(Invocation("summary", url, CHAT, "u", True, "id"))
+    finally:
+        await runner.cleanup()
+    assert not reply.error, reply.text
+    assert reply.items[0].title == ARTICLE_TITLE
+    assert sum(line.startswith("• ") for line in reply.text.splitlines()) >= 2
+    assert gate.free_bytes == gate.total_bytes
