@@ -210,3 +210,16 @@ async def test_help_lists_the_chat_language_names_and_every_example_works(
         if line.split()[0] in ("/ringkas", "/summary"):
             assert sum(b.startswith("• ") for b in reply.text.splitlines()) >= 2
     assert await store.get_subscription(CHAT) is None  # the last example unsubscribed
+
+
+async def test_settings_takes_marked_keywords_without_the_keywords_word(store: SQLStore) -> None:
+    core = make_core(store)
+    await run(core, "/subscribe en")
+    reply = await run(core, "/settings !sora -nft")
+    assert not reply.error, reply.text
+    sub = await store.get_subscription(CHAT)
+    assert sub is not None
+    assert sub.keywords == ("sora", "-nft")
+    refused = await run(core, "/settings +midjourney lukisan")
+    assert refused.error
+    assert "!lukisan" in refused.text

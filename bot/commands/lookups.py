@@ -26,7 +26,7 @@ from bot.digest import compose_digest
 from bot.errors import BlockedURL, CommandError, FetchError, FetchTimeout, HTTPStatusError, TooLarge
 from bot.lang.strings import norm_lang
 
-# trafilatura's time and memory grow faster than linearly with the page (measured: a 7.9 MB
+# trafilatura's time and memory grow faster than linearly with the page (measured: an 8 MB
 # page took 5 s and 44 MB; pages full of small blocks take minutes), so it only ever sees this
 # much HTML. Article text sits well inside it once scripts, styles and inline SVG are gone.
 MAX_EXTRACT_CHARS = 2**20

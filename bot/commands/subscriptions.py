@@ -189,6 +189,9 @@ class SubscriptionCommands(CoreBase):
             clear = value.lower() in ("", "clear", "none", "hapus", "kosong", "-")
             # "keywords ..." names the list, so bare words in it are required keywords.
             sub = replace(sub, keywords=() if clear else parse_keywords(values))
+        elif is_marked_keyword(args[0]):
+            # "/settings +sora -nft": marked keywords need no "keywords" word before them.
+            sub = replace(sub, keywords=parse_keywords(args, bare_required=False))
         elif what in ("max", "maks", "maksimum"):
             sub = replace(sub, max_stories=parse_int(value, 1, MAX_STORIES, "settings max 5"))
         elif what in ("pause", "jeda", "stop"):
