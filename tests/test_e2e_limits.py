@@ -176,3 +176,19 @@ async def test_discord_flood_gets_one_slow_down(discord: DiscordAdapter, rest: D
     # Someone else in the channel is still served.
     await dispatch(discord, interaction("status", user_id=4343, perms=member))
     assert len(_texts(rest)) == 5
+
+
+async def test_discord_slow_command_refusal_stays_private(
+    discord: DiscordAdapter, rest: DiscordREST
+) -> None:
+    member = VIEW_CHANNEL | SEND_MESSAGES
+    search = [opt("query", "sora")]
+    for _ in range(4):  # /search is deferred publicly before the core runs
+        await dispatch(discord, interaction("search", search, user_id=5151, perms=member))
+    # Three results, then the refusal: its public "thinking…" removed, the answer private.
+    assert [cb["type"] for cb in rest.interaction_callbacks] == [5, 5, 5, 5]
+    assert len(rest.deleted) == 1
+    refusal = rest.followups[-1]
+    assert refusal["content"].startswith(slow_down("en"))
+    assert int(refusal["flags"]) & EPHEMERAL
+    assert not any(int(f.get("flags") or 0) & EPHEMERAL for f in rest.followups[:-1])

@@ -386,6 +386,19 @@ class DiscordAdapter:
             return
         parts = render_reply(reply)
         none = discord.AllowedMentions.none()
+        if deferred and reply.ephemeral:
+            # A private answer (an error, "slow down") after a public "thinking…": the first
+            # follow-up would inherit the placeholder's visibility, so drop the placeholder and
+            # answer privately instead of showing the whole channel.
+            await interaction.delete_original_response()
+            for part in parts:
+                await interaction.followup.send(
+                    content=part["content"] or "",
+                    embeds=_embeds(part),
+                    ephemeral=True,
+                    allowed_mentions=none,
+                )
+            return
         first, rest = parts[0], parts[1:]
         if deferred:
             await interaction.followup.send(
