@@ -30,6 +30,7 @@ from bot.digest import compose_digest
 from bot.feeds.fetch import Fetcher
 from bot.feeds.ingest import poll_due
 from bot.health import write_heartbeat
+from bot.limits import CommandLimits, FetchGate
 from bot.logsafe import install_loop_handler
 from bot.models import ChannelRef, Digest, Story
 from bot.summarize.base import Summarizer, get_summarizer
@@ -52,6 +53,7 @@ def make_summarizer(settings: Settings) -> Summarizer:
             base_url=settings.llm_base_url,
             model=settings.llm_model,
             api_key=settings.llm_api_key,
+            max_calls_per_day=settings.llm_max_calls_per_day,
         )
     return get_summarizer(settings.summarizer)
 
@@ -85,6 +87,7 @@ def build_core(
     """The command core wired to the store and the adapters. ``now`` replaces the clock
     (tests drive schedules with an injected time, as Sender and Scheduler allow)."""
     telegram: Any = adapters.get("telegram")
+    s = app.settings
 
     async def admin_check(channel: ChannelRef, user_id: str) -> bool:
         # Only Telegram has chats one can subscribe "from elsewhere" (a channel from its group).
@@ -108,6 +111,17 @@ def build_core(
         chat_sources_max=app.settings.chat_sources_max,
         default_tz=app.settings.timezone,
         now=now or (lambda: datetime.now(UTC)),
+        # One set of limits for every adapter: Telegram and Discord pass the same buckets.
+        limits=CommandLimits(
+            user_per_min=s.rate_user_per_min,
+            user_burst=s.rate_user_burst,
+            chat_per_min=s.rate_chat_per_min,
+            chat_burst=s.rate_chat_burst,
+        ),
+        fetch_gate=FetchGate(
+            concurrency=s.summary_fetch_concurrency, total_bytes=s.summary_fetch_total_bytes
+        ),
+        fetch_max_bytes=s.fetch_max_bytes,
     )
 
 

@@ -539,7 +539,13 @@ async def test_summary_falls_back_when_the_summarizer_fails(
         name = "failing"
 
         async def summarize(
-            self, *, title: str, text: str, lang: str, target_lang: str | None = None
+            self,
+            *,
+            title: str,
+            text: str,
+            lang: str,
+            target_lang: str | None = None,
+            chat: str | None = None,
         ) -> Summary:
             raise SummarizeError("backend down")
 
@@ -832,10 +838,10 @@ async def test_help_and_unknown_commands(store: SQLStore) -> None:
     core = make_core(store)
     helped = await run(core, "help", locale="en")
     assert "/subscribe" in helped.text
-    assert "/summary <url>" in helped.text
+    assert "/summary https://" in helped.text
     unknown = await run(core, "frobnicate@WartaBot", locale="id")
     assert unknown.text.startswith("Perintah /frobnicate tidak dikenal")
-    assert "/subscribe" in unknown.text
+    assert "/langganan" in unknown.text
     assert CommandCore.canonical_name("/Cari@WartaBot") == "search"
 
 
@@ -853,7 +859,13 @@ async def test_unexpected_error_becomes_a_generic_reply(
         name = "broken"
 
         async def summarize(
-            self, *, title: str, text: str, lang: str, target_lang: str | None = None
+            self,
+            *,
+            title: str,
+            text: str,
+            lang: str,
+            target_lang: str | None = None,
+            chat: str | None = None,
         ) -> Summary:
             raise RuntimeError("bug")
 

@@ -88,7 +88,7 @@ async def test_console_commands_reach_the_core(app: App) -> None:
     adapters = {"console": console}
     core = build_core(app, adapters, make_summarizer(app.settings))
     await console.handle_line(core, "/help")
-    assert "/subscribe" in out.getvalue()
+    assert "/langganan" in out.getvalue()
     await console.handle_line(core, "/subscribe en daily 07:30")
     sub = await app.store.get_subscription(LOCAL)
     assert sub is not None

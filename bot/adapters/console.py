@@ -94,6 +94,8 @@ class ConsoleAdapter:
         return str(next(self._ids))
 
     async def send_reply(self, channel: ChannelRef, reply: Reply) -> list[str]:
+        if reply.silent:
+            return []
         ids = [await self.send_part(channel, render_reply(reply))]
         if reply.file is not None:
             # A terminal shows the file itself (an OPML export is short text).

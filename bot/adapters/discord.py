@@ -144,8 +144,10 @@ INDONESIAN: dict[str, str] = {
     "When to post, e.g. daily 08:00, every 6h, weekly mon 09:00, instant": (
         "Kapan dikirim, mis. daily 08:00, every 6h, weekly mon 09:00, instant"
     ),
-    "Keywords: +widen -exclude require": "Kata kunci: +perluas -kecualikan wajib",
-    'Changes, e.g. lang=en schedule="every 6h"': 'Perubahan, mis. lang=en schedule="every 6h"',
+    "Keywords: +widen -exclude !require": "Kata kunci: +perluas -kecualikan !wajib",
+    "Change, e.g. schedule every 6h · lang en · keywords +a -b !c": (
+        "Perubahan, mis. jadwal setiap 6j · bahasa en · kata +a -b !c"
+    ),
     "How many stories (1-20)": "Berapa berita (1-20)",
     "Words to search for": "Kata yang dicari",
     "Story number": "Nomor berita",
@@ -559,8 +561,28 @@ class DiscordAdapter:
     async def _answer(
         self, interaction: discord.Interaction[discord.Client], reply: Reply, *, deferred: bool
     ) -> None:
+        if reply.silent:
+            # A rate-limit refusal already answered once. Discord still wants the interaction
+            # acknowledged; acknowledge it and remove the placeholder, so nothing is left.
+            if not deferred:
+                await interaction.response.defer(ephemeral=True)
+            await interaction.delete_original_response()
+            return
         parts = render_reply(reply)
         none = discord.AllowedMentions.none()
+        if deferred and reply.ephemeral:
+            # A private answer (an error, "slow down") after a public "thinking…": the first
+            # follow-up would inherit the placeholder's visibility, so drop the placeholder and
+            # answer privately instead of showing the whole channel.
+            await interaction.delete_original_response()
+            for part in parts:
+                await interaction.followup.send(
+                    content=part["content"] or "",
+                    embeds=_embeds(part),
+                    ephemeral=True,
+                    allowed_mentions=none,
+                )
+            return
         first, rest = parts[0], parts[1:]
         # An OPML export rides on the first message as an attachment.
         extra: dict[str, Any] = {}
@@ -665,7 +687,7 @@ def build_commands(adapter: DiscordAdapter) -> None:
     @app_commands.describe(
         lang=locale_str("Digest language"),
         schedule=locale_str("When to post, e.g. daily 08:00, every 6h, weekly mon 09:00, instant"),
-        keywords=locale_str("Keywords: +widen -exclude require"),
+        keywords=locale_str("Keywords: +widen -exclude !require"),
     )
     @app_commands.rename(
         lang=locale_str("lang"), schedule=locale_str("schedule"), keywords=locale_str("keywords")
@@ -692,7 +714,9 @@ def build_commands(adapter: DiscordAdapter) -> None:
         name=locale_str("settings"),
         description=locale_str("Show or change this channel's digest settings"),
     )
-    @app_commands.describe(changes=locale_str('Changes, e.g. lang=en schedule="every 6h"'))
+    @app_commands.describe(
+        changes=locale_str("Change, e.g. schedule every 6h · lang en · keywords +a -b !c")
+    )
     @app_commands.rename(changes=locale_str("changes"))
     @app_commands.default_permissions(manage_channels=True)
     async def settings(interaction: DInteraction, changes: str | None = None) -> None:

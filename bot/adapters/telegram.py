@@ -74,6 +74,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.supervisor import describe
 from bot.commands import Attachment, Invocation, Reply, ReplyFile
+from bot.commands.core import CommandCore as _Core
 from bot.errors import (
     ChannelMoved,
     ConfigError,
@@ -128,6 +129,8 @@ COMMANDS: tuple[str, ...] = (
     "status",
     "help",
 )
+# Indonesian names the core understands (/langganan, /ringkas, …), listed in an Indonesian /help.
+CORE_ALIASES: tuple[str, ...] = tuple(_Core.ALIASES)
 
 # Telegram's command menu text (setMyCommands, 3-256 characters each). English is the default
 # list; Indonesian is shown to clients whose language is "id".
@@ -442,7 +445,10 @@ class TelegramAdapter:
         update_kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
         app.add_handler(TypeHandler(Update, self._drop_seen), group=-1)
         app.add_handler(
-            CommandHandler([*COMMANDS, "start"], self._on_command, filters=update_kinds)
+            # Indonesian names (/langganan, /ringkas, ...) reach the core too; it maps them.
+            CommandHandler(
+                [*COMMANDS, *CORE_ALIASES, "start"], self._on_command, filters=update_kinds
+            )
         )
         # "/feeds import" as the caption of an OPML document: CommandHandler reads only text.
         app.add_handler(

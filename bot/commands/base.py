@@ -21,6 +21,7 @@ from bot.digest_schedule import parse_schedule
 from bot.errors import BlockedURL, CommandError, PermissionDenied, SummarizeError
 from bot.feeds.fetch import redact_url
 from bot.lang.strings import STRINGS, format_date, t
+from bot.limits import FetchGate
 from bot.models import (
     ChannelRef,
     ChatSource,
@@ -107,6 +108,14 @@ class Reply:
     error: bool = False
     ephemeral: bool = False  # Discord: visible only to the caller (errors, help)
     file: ReplyFile | None = None
+    # Post nothing (a refusal already answered once, see bot.limits). Telegram renders an empty
+    # reply as no message; Discord must still acknowledge the interaction and does so without
+    # leaving a message behind.
+    silent: bool = False
+
+    @classmethod
+    def nothing(cls, lang: str) -> Reply:
+        return cls(text="", lang=lang, ephemeral=True, silent=True)
 
 
 # =========================================================================== the command core
@@ -146,7 +155,12 @@ _LANG_WORDS = {
 # Telegram channel targets: "@username" or the numeric "-100…" id of a channel/supergroup.
 _TARGET_RE = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$")
 STORY_ID_RE = re.compile(r"^#?(\d{1,12})$")
-_KEYWORD_RE = re.compile(r"^([+-]?)(.+)$")
+_KEYWORD_RE = re.compile(r"^([+!-]?)(.+)$")
+REQUIRED_MARK = "!"
+"""Marks a required keyword ("!sora"). Stored without the mark: a bare stored keyword is
+required (the store's format predates the mark)."""
+KEYWORD_PREFIXES = frozenset({"keywords", "keyword", "kata", "katakunci", "kw"})
+"""Words that introduce a keyword list; after one, bare words are required keywords."""
 # Smart quotes from phone keyboards are the same quote to the user.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 
@@ -204,8 +218,9 @@ class CommandStore(Protocol):
 
 
 class PageFetcher(Protocol):
-    async def fetch(self, url: str) -> FetchResult:
-        """Raises FetchError subclasses (BlockedURL for private addresses)."""
+    async def fetch(self, url: str, *, max_bytes: int | None = None) -> FetchResult:
+        """Raises FetchError subclasses (BlockedURL for private addresses, TooLarge past
+        ``max_bytes``)."""
         ...
 
 
@@ -251,9 +266,21 @@ def parse_lang(word: str) -> str | None:
     return _LANG_WORDS.get(word.lower())
 
 
-def parse_keywords(tokens: Sequence[str]) -> tuple[str, ...]:
-    """``+term`` widens, ``-term`` narrows, ``term`` requires; lowercased, deduplicated.
-    Commas also separate ("+sora,+midjourney")."""
+def is_marked_keyword(token: str) -> bool:
+    """Whether ``token`` carries a keyword mark (``+``, ``-`` or ``!``) on its first part."""
+    return token[:1] in ("+", "-", REQUIRED_MARK) and len(token) > 1
+
+
+def show_keywords(keywords: Sequence[str]) -> str:
+    """Stored keywords as a person types them: required ones get their ``!`` back."""
+    return " ".join(k if k[:1] in "+-" else REQUIRED_MARK + k for k in keywords)
+
+
+def parse_keywords(tokens: Sequence[str], *, bare_required: bool = True) -> tuple[str, ...]:
+    """``+term`` widens, ``-term`` narrows, ``!term`` requires; lowercased, deduplicated.
+    Commas also separate ("+sora,+midjourney"). A bare ``term`` is required only with
+    ``bare_required`` (after an explicit "keywords" word); otherwise it is an error, because a
+    stray word silently becoming a required keyword empties every later digest."""
     out: list[str] = []
     for token in tokens:
         for part in token.split(","):
@@ -263,9 +290,11 @@ def parse_keywords(tokens: Sequence[str]) -> tuple[str, ...]:
             m = _KEYWORD_RE.match(part)
             assert m is not None  # .+ matches any non-empty text
             sign, word = m[1], " ".join(m[2].split()).lower()
-            if not 2 <= len(word) <= 40 or word[0] in "+-" or '"' in word:
+            if not 2 <= len(word) <= 40 or word[0] in "+-!" or '"' in word:
                 raise CommandError("bad_keywords", value=part[:60], max=MAX_KEYWORDS)
-            kw = sign + word
+            if not sign and not bare_required:
+                raise CommandError("bad_keyword_mark", value=part[:60], word=word)
+            kw = ("" if sign == REQUIRED_MARK else sign) + word
             if kw not in out:
                 out.append(kw)
     if len(out) > MAX_KEYWORDS:
@@ -319,6 +348,8 @@ class CoreBase:
     default_tz: str
     default_schedule: str
     _now: Callable[[], datetime]
+    fetch_gate: FetchGate
+    fetch_max_bytes: int
 
     @staticmethod
     def _t(key: str, lang: str, /, **params: Any) -> str:
@@ -393,16 +424,22 @@ class CoreBase:
             lang=self._t(f"lang_name_{sub.lang}", lang),
             schedule=schedule_text,
             tz=sub.tz,
-            keywords=" ".join(sub.keywords) or self._t("keywords_none", lang),
+            keywords=show_keywords(sub.keywords) or self._t("keywords_none", lang),
             max=sub.max_stories,
             next=nxt,
             state=state,
         )
 
-    async def _summarize(self, title: str, text: str, lang: str, target: str) -> Summary:
+    async def _summarize(
+        self, title: str, text: str, lang: str, target: str, *, chat: ChannelRef | None = None
+    ) -> Summary:
         try:
             return await self._summarizer.summarize(
-                title=title, text=text, lang=lang, target_lang=target
+                title=title,
+                text=text,
+                lang=lang,
+                target_lang=target,
+                chat=f"{chat.platform}:{chat.id}" if chat is not None else None,
             )
         except SummarizeError as e:
             log.warning("summarizer %s failed (%s); using the extractive summary", type(e), e)

@@ -37,6 +37,7 @@ from bot.digest import ComposeFn
 from bot.digest_schedule import DEFAULT_TZ, parse_schedule, validate_tz
 from bot.errors import CommandError, PermissionDenied, StoreError, WartaError
 from bot.lang.strings import norm_lang
+from bot.limits import CommandLimits, FetchGate, Verdict
 from bot.models import ChannelRef
 from bot.redact import display_source
 from bot.summarize.base import Summarizer
@@ -53,6 +54,10 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
     ``feeds default add/remove``. ``chat_sources_max`` caps the feeds one chat may add.
     ``admin_check`` enables Telegram-style targets ("/subscribe @channel …" from a linked
     group); without it such targets are refused.
+
+    ``limits`` (per-user and per-chat token buckets) is checked before any other work; None
+    admits everything. ``fetch_gate`` bounds /summary page fetches (how many at once and the
+    bytes they hold together; a default gate when None), each capped at ``fetch_max_bytes``.
     """
 
     ALIASES: ClassVar[dict[str, str]] = {
@@ -87,6 +92,9 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
         default_tz: str = DEFAULT_TZ,
         default_schedule: str = "daily 08:00",
         now: Callable[[], datetime] = utcnow,
+        limits: CommandLimits | None = None,
+        fetch_gate: FetchGate | None = None,
+        fetch_max_bytes: int = 8 * 2**20,
     ) -> None:
         self.store = store
         self._fetcher_factory = fetcher_factory
@@ -100,6 +108,9 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
         self.default_tz = validate_tz(default_tz)
         self.default_schedule = parse_schedule(default_schedule, self.default_tz).canonical()
         self._now = now
+        self.limits = limits
+        self.fetch_gate = fetch_gate if fetch_gate is not None else FetchGate()
+        self.fetch_max_bytes = fetch_max_bytes
         self._handlers: dict[str, Handler] = {
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
@@ -146,14 +157,28 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
     # ------------------------------------------------------------------ entry point
 
     async def handle(self, inv: Invocation) -> Reply:
-        """Answer one invocation. Never raises: every failure becomes a localized reply."""
+        """Answer one invocation. Never raises: every failure becomes a localized reply.
+
+        Rate limits come first, before the store is read: a flood costs a dictionary lookup
+        per command. The first refusal answers "slow down" (privately where the platform can);
+        later ones answer nothing (``Reply.silent``) until the user may send again.
+        """
         lang = norm_lang(inv.locale)
+        verdict: Verdict | None = None
+        if self.limits is not None:
+            chat = (inv.channel.platform, inv.channel.id)
+            verdict = self.limits.check((inv.channel.platform, inv.user_id), chat)
+            if not verdict.allowed and not verdict.notify:
+                return Reply.nothing(lang)
         try:
             sub = await self.store.get_subscription(inv.channel)
             if sub is not None:
                 lang = norm_lang(sub.lang)
         except StoreError:
             log.warning("cannot read subscription of %s for the reply language", inv.channel)
+        if verdict is not None and not verdict.allowed:
+            log.info("rate limited: %s user %s (/%s)", inv.channel, inv.user_id, inv.command[:32])
+            return self._error(lang, "rate_limited", seconds=verdict.retry_seconds)
         ctx = Ctx(inv=inv, lang=lang, now=self._now())
         name = self.canonical_name(inv.command)
         handler = self._handlers.get(name)

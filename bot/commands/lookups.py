@@ -27,15 +27,41 @@ from bot.digest import compose_digest
 from bot.errors import BlockedURL, CommandError, FetchError, FetchTimeout, HTTPStatusError, TooLarge
 from bot.lang.strings import norm_lang
 
+# trafilatura's time and memory grow faster than linearly with the page (measured: an 8 MB
+# page took 5 s and 44 MB; pages full of small blocks take minutes), so it only ever sees this
+# much HTML. Article text sits well inside it once scripts, styles and inline SVG are gone.
+MAX_EXTRACT_CHARS = 2**20
+# Elements that hold no article text but often most of a heavy page's bytes; images inlined as
+# data: URIs are megabytes of attribute that lxml would otherwise copy around for seconds.
+_NOT_TEXT = (
+    "script,style,noscript,template,svg,math,iframe,object,embed,"
+    'img[src^="data:"],source[srcset^="data:"]'
+)
+
+
+def _trim_page(body: bytes) -> bytes | str:
+    """The page as trafilatura should see it: small pages as they are; large ones without
+    their non-text elements (lexbor, linear and fast) and cut to MAX_EXTRACT_CHARS."""
+    if len(body) <= MAX_EXTRACT_CHARS:
+        return body
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(body)
+    for node in tree.css(_NOT_TEXT):
+        node.decompose()
+    html = tree.html or ""
+    return html[:MAX_EXTRACT_CHARS]
+
 
 def _extract_article(body: bytes) -> tuple[str, str]:
-    """(title, text) of a web page with trafilatura; ("", "") when it finds no article."""
+    """(title, text) of a web page with trafilatura; ("", "") when it finds no article.
+    CPU-bound: callers run it in a thread."""
     # Imported on first use: trafilatura pulls in lxml, justext and more (~0.5 s), which the
     # poll loop and the CLI commands never need.
     import trafilatura
 
     out = trafilatura.extract(
-        body,
+        _trim_page(body),
         include_comments=False,
         output_format="json",
         with_metadata=True,
@@ -103,7 +129,9 @@ class LookupCommands(CoreBase):
         if story.bullets:
             headline, bullets = story.title, story.bullets
         else:
-            summary = await self._summarize(story.title, story.text, story.lang, ctx.lang)
+            summary = await self._summarize(
+                story.title, story.text, story.lang, ctx.lang, chat=ctx.inv.channel
+            )
             headline, bullets = summary.headline or story.title, summary.bullets
         item = self._story_item(story, ctx.lang)
         lines = [headline, *(f"• {b}" for b in bullets), item.detail or story.source]
@@ -116,27 +144,16 @@ class LookupCommands(CoreBase):
         if not args:
             raise CommandError("usage_summary")
         url = check_url(args[0], "/summary https://example.com/news")
-        try:
-            async with self._fetcher_factory() as fetcher:
-                result = await fetcher.fetch(url)
-        except BlockedURL as e:
-            raise refused(url, e) from e
-        except TooLarge as e:
-            raise CommandError("summary_too_large", str(e)) from e
-        except FetchTimeout as e:
-            raise CommandError("summary_timeout", str(e)) from e
-        except HTTPStatusError as e:
-            raise CommandError("summary_http", str(e), status=e.status) from e
-        except FetchError as e:
-            raise CommandError("summary_fetch_failed", str(e)) from e
-        if not result.body:
-            raise CommandError("summary_fetch_failed", f"HTTP {result.status} without a body")
-        title, text = await asyncio.to_thread(_extract_article, result.body)
+        # The gate bounds pages in flight and the bytes they hold across every chat; the
+        # reservation lasts until the page is reduced to its text, since extraction is where
+        # a big page costs the most memory.
+        async with self.fetch_gate.reserve(self.fetch_max_bytes) as allowed:
+            title, text, final_url = await self._fetch_article(url, allowed)
         text = text[:MAX_ARTICLE_CHARS]
         if len(text.split()) < 20:
             raise CommandError("summary_no_text")
         story_lang_ = await asyncio.to_thread(story_lang, title, text)
-        summary = await self._summarize(title, text, story_lang_, ctx.lang)
+        summary = await self._summarize(title, text, story_lang_, ctx.lang, chat=ctx.inv.channel)
         topic = await asyncio.to_thread(self._scorer.score, title, text, story_lang_)
         lines = [summary.headline or title or url, *(f"• {b}" for b in summary.bullets)]
         if topic.relevant:
@@ -147,5 +164,28 @@ class LookupCommands(CoreBase):
         return Reply(
             text="\n".join(lines),
             lang=ctx.lang,
-            items=[ReplyItem(title=title or url, url=result.final_url or url)],
+            items=[ReplyItem(title=title or url, url=final_url or url)],
         )
+
+    async def _fetch_article(self, url: str, max_bytes: int) -> tuple[str, str, str | None]:
+        """(title, text, final URL) of the page at ``url``, read with at most ``max_bytes``."""
+        try:
+            async with self._fetcher_factory() as fetcher:
+                result = await fetcher.fetch(url, max_bytes=max_bytes)
+        except BlockedURL as e:
+            raise refused(url, e) from e
+        except TooLarge as e:
+            if max_bytes < self.fetch_max_bytes:
+                # Only the shared budget was short (other pages in flight): may fit later.
+                raise CommandError("summary_busy", str(e)) from e
+            raise CommandError("summary_too_large", str(e)) from e
+        except FetchTimeout as e:
+            raise CommandError("summary_timeout", str(e)) from e
+        except HTTPStatusError as e:
+            raise CommandError("summary_http", str(e), status=e.status) from e
+        except FetchError as e:
+            raise CommandError("summary_fetch_failed", str(e)) from e
+        if not result.body:
+            raise CommandError("summary_fetch_failed", f"HTTP {result.status} without a body")
+        title, text = await asyncio.to_thread(_extract_article, result.body)
+        return title, text, result.final_url

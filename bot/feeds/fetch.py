@@ -265,9 +265,17 @@ class Fetcher:
             await resolver.close()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        max_bytes: int | None = None,
     ) -> FetchResult:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given).
+
+        ``max_bytes`` lowers this fetch's body cap below the fetcher's (a caller sharing a byte
+        budget between fetches, like /summary, passes what it reserved).
 
         Returns a FetchResult with ``status`` 2xx and the body, or 304 with ``body=None``.
         Raises BlockedURL, TooManyRedirects, TooLarge, FetchTimeout, HTTPStatusError (4xx/5xx,
@@ -282,7 +290,8 @@ class Fetcher:
             # fault. The connector's limits still hold for redirect hops to other hosts.
             async with self._slot(_host_key(url)), asyncio.timeout(self.timeout_s):
                 start = time.monotonic()
-                result = await self._fetch(self._session, url, etag, last_modified)
+                cap = self.max_bytes if max_bytes is None else min(max_bytes, self.max_bytes)
+                result = await self._fetch(self._session, url, etag, last_modified, cap)
         except TimeoutError as e:
             raise FetchTimeout(f"no complete response within {self.timeout_s:g} s", url=url) from e
         except FetchError as e:
@@ -317,6 +326,7 @@ class Fetcher:
         url: str,
         etag: str | None,
         last_modified: str | None,
+        cap: int,
     ) -> FetchResult:
         if len(url) > MAX_URL_LENGTH:
             raise BlockedURL("URL too long")
@@ -354,7 +364,7 @@ class Fetcher:
                             raise TooManyRedirects(f"redirect loop at {redact_url(target)}")
                         current = target
                         continue
-                    return await self._result(resp, url, current, etag, last_modified)
+                    return await self._result(resp, url, current, etag, last_modified, cap)
             except (FetchError, TimeoutError):
                 raise  # TimeoutError is an OSError: keep it for the deadline handler
             except (aiohttp.ClientError, OSError) as e:
@@ -370,6 +380,7 @@ class Fetcher:
         final: URL,
         etag: str | None,
         last_modified: str | None,
+        cap: int,
     ) -> FetchResult:
         headers = _lower_headers(resp.headers)
         status = resp.status
@@ -393,15 +404,15 @@ class Fetcher:
                 retry_after=parse_retry_after(headers.get("retry-after")),
             )
         length = resp.content_length
-        if length is not None and length > self.max_bytes:
-            raise TooLarge(f"Content-Length {length} exceeds the {self.max_bytes}-byte cap")
+        if length is not None and length > cap:
+            raise TooLarge(f"Content-Length {length} exceeds the {cap}-byte cap")
         chunks: list[bytes] = []
         size = 0
         # The cap counts decompressed bytes: aiohttp inflates as we read, in bounded steps.
         async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
             size += len(chunk)
-            if size > self.max_bytes:
-                raise TooLarge(f"body exceeds the {self.max_bytes}-byte cap (decompressed)")
+            if size > cap:
+                raise TooLarge(f"body exceeds the {cap}-byte cap (decompressed)")
             chunks.append(chunk)
         return FetchResult(
             url=url,

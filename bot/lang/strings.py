@@ -29,21 +29,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "digest_why": "Alasan: {terms}",
         # ---- command replies
         "help": (
-            "Warta mengirim ringkasan berita AI & seniman (poin-poin singkat) ke obrolan ini.\n"
-            "/subscribe [id|en] [jadwal] [+kata -kata] — langganan, mis. "
-            "/subscribe id harian 08:00 +midjourney -nft\n"
-            "/unsubscribe — berhenti berlangganan\n"
-            "/settings — lihat pengaturan; ubah: settings lang en · settings schedule setiap 6j"
-            " · settings tz Asia/Makassar · settings keywords +a -b · settings max 5"
-            " · settings pause · settings resume\n"
-            "/digest — ringkasan 24 jam terakhir sekarang\n"
-            "/latest [n] — n berita terbaru (1-20)\n"
-            "/search <kata> — cari berita tersimpan\n"
-            "/story <id> — fakta singkat satu berita, mis. /story 123\n"
-            "/summary <url> — ringkas sebuah artikel web\n"
-            "/feeds — sumber obrolan ini; admin: feeds add <url> · feeds remove <url>"
-            " · feeds export · feeds import (lampirkan OPML)\n"
-            "/status — kondisi bot dan jadwal ringkasan berikutnya\n"
+            "Warta mengirim ringkasan berita AI & seniman (poin-poin singkat) ke obrolan ini. "
+            "Perintah, masing-masing dengan contoh:\n"
+            "/langganan id harian 08:00 +midjourney -nft — langganankan obrolan ini: bahasa "
+            "(id, en), jadwal, kata kunci (+kata memperluas, -kata mengecualikan, !kata wajib)\n"
+            "/pengaturan — lihat pengaturan obrolan ini\n"
+            "/pengaturan jadwal setiap 6j — ubah satu pengaturan (juga: bahasa en · "
+            "zona Asia/Makassar · kata +a -b !c · maks 5 · jeda · lanjut)\n"
+            "/ringkasan — ringkasan 24 jam terakhir, sekarang\n"
+            "/terbaru 5 — 5 berita terbaru (1-20)\n"
+            "/cari seniman sora — cari berita tersimpan\n"
+            "/berita 12 — fakta singkat satu berita (nomornya ada di /terbaru)\n"
+            "/ringkas https://contoh.id/berita — ringkas sebuah artikel web\n"
+            "/sumber — sumber berita obrolan ini; admin: sumber tambah <url> · sumber hapus <url>"
+            " · sumber ekspor · sumber impor (lampirkan OPML)\n"
+            "/status — kondisi bot dan ringkasan berikutnya\n"
+            "/berhenti — hentikan ringkasan di obrolan ini\n"
             "Jadwal: harian 08:00 · setiap 6j · mingguan senin 09:00 · langsung"
         ),
         "unknown_command": "Perintah /{command} tidak dikenal. Daftar perintah:",
@@ -66,7 +67,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "bad_number": '"{value}" bukan angka {min}-{max}. Contoh: {example}',
         "bad_keywords": (
             'Kata kunci "{value}" tidak valid. Pakai +kata (memperluas), -kata (menyaring) atau '
-            "kata (wajib), 2-40 huruf, paling banyak {max}. Contoh: +midjourney -nft"
+            "!kata (wajib), 2-40 huruf, paling banyak {max}. Contoh: +midjourney -nft !seniman"
+        ),
+        "bad_keyword_mark": (
+            'Kata kunci "{value}" belum bertanda. Tulis +{word} (memperluas), -{word} '
+            "(mengecualikan) atau !{word} (wajib)."
+        ),
+        "bad_args": "{problems}\nContoh: /langganan id harian 08:00 +midjourney -nft !seniman",
+        "arg_not": '"{value}" bukan {expected}.',
+        "or": " atau ",
+        "expect_lang": "bahasa (id, en)",
+        "expect_schedule": "jadwal (harian 08:00 · setiap 6j · mingguan senin 09:00 · langsung)",
+        "expect_keyword": (
+            "kata kunci bertanda (+{word} memperluas, -{word} mengecualikan, !{word} wajib)"
+        ),
+        "rate_limited": (
+            "Pelan-pelan, ya: terlalu banyak perintah. Coba lagi dalam {seconds} detik."
         ),
         "bad_story_id": '"{value}" bukan nomor berita. Contoh: /story 123',
         "bad_url": '"{value}" bukan alamat web http(s). Contoh: {example}',
@@ -124,6 +140,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "summary_http": "Situs itu menjawab dengan kode HTTP {status}.",
         "summary_fetch_failed": "Halaman itu tidak bisa diambil. Periksa alamatnya atau coba lagi.",
         "summary_no_text": "Tidak ada teks artikel yang bisa diringkas di halaman itu.",
+        "summary_busy": "Sedang banyak permintaan ringkasan. Coba lagi sebentar lagi.",
         "feeds_header": "{count} sumber berita:",
         "feeds_none": "Belum ada sumber berita.",
         "feed_ok": "normal",
@@ -195,21 +212,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "digest_why": "Why: {terms}",
         # ---- command replies
         "help": (
-            "Warta posts digests of AI & artists news (short quick facts) to this chat.\n"
-            "/subscribe [id|en] [schedule] [+word -word] — subscribe, e.g. "
-            "/subscribe en daily 08:00 +midjourney -nft\n"
-            "/unsubscribe — stop the subscription\n"
-            "/settings — show settings; change: settings lang id · settings schedule every 6h"
-            " · settings tz Asia/Makassar · settings keywords +a -b · settings max 5"
-            " · settings pause · settings resume\n"
+            "Warta posts digests of AI & artists news (short quick facts) to this chat. "
+            "Commands, each with an example:\n"
+            "/subscribe en daily 08:00 +midjourney -nft — subscribe this chat: language "
+            "(id, en), schedule, keywords (+word widens, -word excludes, !word is required)\n"
+            "/settings — show this chat's settings\n"
+            "/settings schedule every 6h — change one setting (also: lang id · "
+            "tz Asia/Makassar · keywords +a -b !c · max 5 · pause · resume)\n"
             "/digest — a digest of the last 24 hours, now\n"
-            "/latest [n] — the n newest stories (1-20)\n"
-            "/search <words> — search stored stories\n"
-            "/story <id> — quick facts of one story, e.g. /story 123\n"
-            "/summary <url> — summarize a web article\n"
-            "/feeds — this chat's sources; admins: feeds add <url> · feeds remove <url>"
+            "/latest 5 — the 5 newest stories (1-20)\n"
+            "/search artists sora — search stored stories\n"
+            "/story 12 — quick facts of one story (its number is shown by /latest)\n"
+            "/summary https://example.com/news — summarize a web article\n"
+            "/feeds — this chat's news sources; admins: feeds add <url> · feeds remove <url>"
             " · feeds export · feeds import (attach OPML)\n"
             "/status — bot health and this chat's next digest\n"
+            "/unsubscribe — stop this chat's digests\n"
             "Schedules: daily 08:00 · every 6h · weekly mon 09:00 · instant"
         ),
         "unknown_command": "Unknown command /{command}. Commands:",
@@ -228,8 +246,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "bad_number": '"{value}" is not a number from {min} to {max}. Example: {example}',
         "bad_keywords": (
             'Keyword "{value}" is not valid. Use +word (widens), -word (filters out) or '
-            "word (required), 2-40 characters, at most {max}. Example: +midjourney -nft"
+            "!word (required), 2-40 characters, at most {max}. Example: +midjourney -nft !artist"
         ),
+        "bad_keyword_mark": (
+            'Keyword "{value}" is not marked. Write +{word} (widens), -{word} (excludes) or '
+            "!{word} (required)."
+        ),
+        "bad_args": "{problems}\nExample: /subscribe en daily 08:00 +midjourney -nft !artist",
+        "arg_not": '"{value}" is not {expected}.',
+        "or": " or ",
+        "expect_lang": "a language (id, en)",
+        "expect_schedule": "a schedule (daily 08:00 · every 6h · weekly mon 09:00 · instant)",
+        "expect_keyword": (
+            "a marked keyword (+{word} widens, -{word} excludes, !{word} is required)"
+        ),
+        "rate_limited": "Slow down: too many commands. Try again in {seconds} s.",
         "bad_story_id": '"{value}" is not a story number. Example: /story 123',
         "bad_url": '"{value}" is not an http(s) web address. Example: {example}',
         "usage_search": "Type what to search for. Example: /search artists sora",
@@ -285,6 +316,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "summary_http": "The site answered with HTTP status {status}.",
         "summary_fetch_failed": "That page could not be fetched. Check the address or try again.",
         "summary_no_text": "No article text to summarize was found on that page.",
+        "summary_busy": "Busy summarizing other pages. Please try again in a moment.",
         "feeds_header": "{count} news sources:",
         "feeds_none": "No news sources yet.",
         "feed_ok": "ok",

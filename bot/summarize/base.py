@@ -21,9 +21,19 @@ class Summarizer(Protocol):
     name: str
 
     async def summarize(
-        self, *, title: str, text: str, lang: str, target_lang: str | None = None
+        self,
+        *,
+        title: str,
+        text: str,
+        lang: str,
+        target_lang: str | None = None,
+        chat: str | None = None,
     ) -> Summary:
         """Summarize ``text`` (in ``lang``), in ``target_lang`` when the backend can translate.
+
+        ``chat`` names the chat that asked (``"platform:id"``), so a backend with a daily budget
+        can share it fairly between chats; None is the shared bucket (digests, which serve many
+        chats at once).
 
         Raises SummarizeError when the backend fails (timeout, bad reply, refused input).
         """

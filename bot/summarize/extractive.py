@@ -23,6 +23,7 @@ English gets a light suffix strip so "artists" meets "artist".
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections import Counter
@@ -547,10 +548,18 @@ class ExtractiveSummarizer:
         self.max_chars = max_chars
 
     async def summarize(
-        self, *, title: str, text: str, lang: str, target_lang: str | None = None
+        self,
+        *,
+        title: str,
+        text: str,
+        lang: str,
+        target_lang: str | None = None,
+        chat: str | None = None,
     ) -> Summary:
-        del target_lang  # extractive bullets are quotes of the story; no translation
-        return summarize_text(
+        del target_lang, chat  # extractive bullets are quotes of the story; no budget to share
+        # Linear in the text (a /summary page may hold 60,000 characters): off the event loop.
+        return await asyncio.to_thread(
+            summarize_text,
             title,
             text,
             lang,

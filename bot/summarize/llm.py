@@ -7,10 +7,10 @@ Indonesian bullets in an Indonesian digest and the other way round.
 
 **It never raises to its callers** (apart from cancellation). Every failure — network error,
 timeout, HTTP error, a reply that is not the JSON asked for, bullets in the wrong language, the
-daily call cap reached — is logged at INFO and answered with the offline extractive summary in
-the story's own language (``method="extractive"``, ``translated=False``): a fallback is never
-passed off as a translation. It therefore satisfies the ``Summarizer`` protocol with an empty
-set of raised errors.
+daily call cap (or the asking chat's fair share of it) reached — is logged at INFO and answered
+with the offline extractive summary in the story's own language (``method="extractive"``,
+``translated=False``): a fallback is never passed off as a translation. It therefore
+satisfies the ``Summarizer`` protocol with an empty set of raised errors.
 
 Article text is untrusted. The model is told the article is data, never instructions; the
 article goes inside a block delimited by a random per-call boundary that the article itself can
@@ -252,6 +252,9 @@ def parse_reply(content: str, *, source: str, target_lang: str) -> tuple[str, tu
 
 # ----------------------------------------------------------------------------- backend
 
+SHARED_BUCKET = "*"
+"""The budget key of calls no single chat asked for (digests, which many chats share)."""
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -263,7 +266,12 @@ class LLMSummarizer:
     ``timeout_s`` bounds one call end to end (connect, queue on the server, generation, body);
     waiting for one of the ``max_concurrency`` slots is not counted, so a burst of new stories
     queues here instead of timing out. ``max_calls_per_day`` counts requests sent per UTC day
-    (``clock`` returns an aware datetime); cache hits are free. Pass ``session`` to share an
+    (``clock`` returns an aware datetime); cache hits are free. The day's calls are shared
+    fairly: a chat (the ``chat`` key of :meth:`summarize`; digests share one bucket) may make at
+    most ``max(min_chat_calls, max_calls_per_day // max(fair_parties, chats that asked today))``
+    of them. So one busy chat never takes more than a ``1/fair_parties`` part, even before
+    others have asked, and once more chats ask, each gets an equal part (never below the
+    floor, and never past the day's cap). Pass ``session`` to share an
     aiohttp session (it is then not closed here); otherwise one is created on first use and
     closed by ``aclose()`` / ``async with``.
     """
@@ -278,6 +286,8 @@ class LLMSummarizer:
         api_key: str | None = None,
         timeout_s: float = 20.0,
         max_calls_per_day: int = 500,
+        min_chat_calls: int = 10,
+        fair_parties: int = 4,
         max_input_chars: int = 6000,
         max_concurrency: int = 4,
         temperature: float = 0.1,
@@ -289,7 +299,14 @@ class LLMSummarizer:
             raise ConfigError("llm_base_url must be an http(s) URL, e.g. http://127.0.0.1:11434/v1")
         if not model:
             raise ConfigError("llm_model must name the model to use")
-        if timeout_s <= 0 or max_calls_per_day < 0 or max_input_chars < 200 or max_concurrency < 1:
+        if (
+            timeout_s <= 0
+            or max_calls_per_day < 0
+            or min_chat_calls < 0
+            or fair_parties < 1
+            or max_input_chars < 200
+            or max_concurrency < 1
+        ):
             raise ConfigError("LLM summarizer limits must be positive")
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -297,6 +314,8 @@ class LLMSummarizer:
         register_secret(self._api_key)  # masked even if an HTTP library logs it
         self.timeout_s = timeout_s
         self.max_calls_per_day = max_calls_per_day
+        self.min_chat_calls = min_chat_calls
+        self.fair_parties = fair_parties
         self.max_input_chars = max_input_chars
         self.temperature = temperature
         self.cache: SummaryCache = cache if cache is not None else MemorySummaryCache()
@@ -306,6 +325,9 @@ class LLMSummarizer:
         self._slots = asyncio.Semaphore(max_concurrency)
         self._day: date | None = None
         self._calls_today = 0
+        # Calls per chat key today; cleared when the UTC day turns, so it holds at most the
+        # chats that asked for an LLM summary today.
+        self._chat_calls: dict[str, int] = {}
         # Some OpenAI-compatible servers reject response_format; after one such refusal the
         # request goes without it and the reply parser digs the object out of the text.
         self._json_mode = True
@@ -339,8 +361,28 @@ class LLMSummarizer:
         """Requests sent during the current UTC day."""
         return self._calls_today if self._day == self._clock().date() else 0
 
+    def chat_share(self, chat: str | None = None) -> int:
+        """How many calls ``chat`` may make today, given the chats that asked so far."""
+        key = chat or SHARED_BUCKET
+        seen = 1
+        if self._day == self._clock().date():
+            seen = len(self._chat_calls) + (key not in self._chat_calls)
+        parties = max(self.fair_parties, seen)
+        return max(self.min_chat_calls, self.max_calls_per_day // parties)
+
+    def chat_calls_today(self, chat: str | None = None) -> int:
+        if self._day != self._clock().date():
+            return 0
+        return self._chat_calls.get(chat or SHARED_BUCKET, 0)
+
     async def summarize(
-        self, *, title: str, text: str, lang: str, target_lang: str | None = None
+        self,
+        *,
+        title: str,
+        text: str,
+        lang: str,
+        target_lang: str | None = None,
+        chat: str | None = None,
     ) -> Summary:
         """Quick facts for the story, written in ``target_lang`` (default: the story's ``lang``).
 
@@ -349,7 +391,7 @@ class LLMSummarizer:
         """
         target = target_lang or lang
         try:
-            return await self._summarize(title, text, lang, target)
+            return await self._summarize(title, text, lang, target, chat or SHARED_BUCKET)
         except Exception as e:  # the documented contract: any failure means the fallback
             reason = str(e) or type(e).__name__
             log.info("llm summary fell back to extractive (%s): %s", type(e).__name__, reason[:300])
@@ -357,7 +399,7 @@ class LLMSummarizer:
 
     # ------------------------------------------------------------------ internals
 
-    async def _summarize(self, title: str, text: str, lang: str, target: str) -> Summary:
+    async def _summarize(self, title: str, text: str, lang: str, target: str, chat: str) -> Summary:
         if target not in LANG_NAMES:
             raise SummarizeError(f"unsupported target language {target!r}")
         if not text.strip() and not title.strip():
@@ -371,7 +413,7 @@ class LLMSummarizer:
         if cached is not None:
             return cached
         async with self._slots:
-            content = await self._complete(title, text, lang, target)
+            content = await self._complete(title, text, lang, target, chat)
         headline, bullets = parse_reply(content, source=f"{title}\n{text}", target_lang=target)
         summary = Summary(
             headline=headline,
@@ -386,16 +428,22 @@ class LLMSummarizer:
             log.info("llm summary cache write failed: %s", e)
         return summary
 
-    def _take_call(self) -> None:
+    def _take_call(self, chat: str) -> None:
         # Checked and counted before the first await, so concurrent calls cannot overshoot.
         today = self._clock().date()
         if self._day != today:
             self._day, self._calls_today = today, 0
+            self._chat_calls.clear()
         if self._calls_today >= self.max_calls_per_day:
             raise SummarizeError(f"daily cap of {self.max_calls_per_day} LLM calls reached")
+        share = self.chat_share(chat)
+        used = self._chat_calls.get(chat, 0)
+        if used >= share:
+            raise SummarizeError(f"this chat's fair share of {share} LLM calls today is used")
+        self._chat_calls[chat] = used + 1
         self._calls_today += 1
 
-    async def _complete(self, title: str, text: str, lang: str, target: str) -> str:
+    async def _complete(self, title: str, text: str, lang: str, target: str, chat: str) -> str:
         boundary = new_boundary()
         messages = build_messages(
             title=title,
@@ -407,14 +455,14 @@ class LLMSummarizer:
         )
         try:
             async with asyncio.timeout(self.timeout_s):
-                self._take_call()
+                self._take_call(chat)
                 status, body = await self._post(messages, json_mode=self._json_mode)
                 if status in (400, 422) and self._json_mode:
                     self._json_mode = False
                     log.info(
                         "llm server refused response_format (HTTP %d); retrying without", status
                     )
-                    self._take_call()
+                    self._take_call(chat)
                     status, body = await self._post(messages, json_mode=False)
         except TimeoutError as e:
             raise SummarizeError(f"no reply within {self.timeout_s:g}s") from e

@@ -76,6 +76,7 @@ class DiscordREST:
     followups: list[dict[str, Any]] = field(default_factory=list)
     # (path, form field, filename, bytes) of every multipart file upload (message attachments).
     uploads: list[tuple[str, str, str, bytes]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # interaction responses removed
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     callback_seen: asyncio.Event = field(default_factory=asyncio.Event)
     _faults: list[Fault] = field(default_factory=list)
@@ -243,6 +244,11 @@ class DiscordREST:
                 "PATCH",
                 r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>[^/]+)",
                 self._edit,
+            ),
+            (
+                "DELETE",
+                r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>[^/]+)",
+                self._delete,
             ),
             ("POST", r"/channels/(?P<channel>\d+)/messages", self._create_message),
         ]
@@ -414,6 +420,10 @@ class DiscordREST:
             return self._invalid_form(problems)
         self.followups.append({"edit": m.group("mid"), **(body or {})})
         return self._json(200, self._message("0", body or {}, webhook_id=m.group("app")))
+
+    def _delete(self, m: re.Match[str], body: Any, request: web.Request) -> web.Response:
+        self.deleted.append(m.group("mid"))
+        return web.Response(status=204)
 
     def _create_message(self, m: re.Match[str], body: Any, request: web.Request) -> web.Response:
         if not isinstance(body, dict):
