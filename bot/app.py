@@ -40,6 +40,10 @@ def setup_logging(settings: Settings) -> None:
     # every migration check at INFO on each start.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs two INFO lines per job run ("Running job", "executed successfully"); the
+    # send tick runs every 2 s. That chatter is for debugging the scheduler, so DEBUG only.
+    apscheduler = logging.getLogger("apscheduler")
+    apscheduler.setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
 
 
 @dataclass(slots=True)

@@ -185,8 +185,15 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     install_loop_handler(loop)
+
+    def on_signal(sig: signal.Signals) -> None:
+        print(f"warta: {sig.name}: stopping", file=sys.stderr)
+        # A second Ctrl-C while stopping is the default one again: KeyboardInterrupt, exit 130.
+        loop.remove_signal_handler(sig)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal, sig)
 
     app = await App.open(settings)
     supervisor: Supervisor | None = None

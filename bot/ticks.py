@@ -60,7 +60,8 @@ class Scheduler:
         compose_every_s: float = 30.0,
         send_every_s: float = 2.0,
         clock: Callable[[], datetime] = _utcnow,
-        grace_s: float = 10.0,
+        # Ctrl-C must stop `warta run` within 2 s; work cut short is redone on the next start.
+        grace_s: float = 1.5,
     ) -> None:
         self.ticks = [
             Tick(name, work, every)
@@ -119,6 +120,11 @@ class Scheduler:
             self.runs[tick.name] += 1
             log.debug("tick %s: %r", tick.name, result)
         except asyncio.CancelledError:
+            if self._scheduler is None:
+                # Cut short by shutdown: expected, and every tick's work is transactional, so
+                # the next run picks it up again. Not an error, not a traceback.
+                log.info("tick %s: stopped while running", tick.name)
+                return
             raise
         except Exception:
             # A failing tick must not stop the next one; the work itself maps its errors.
@@ -133,9 +139,11 @@ class Scheduler:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return
-        scheduler.shutdown(wait=False)
-        # AsyncIOScheduler.shutdown is scheduled on the loop; let it run.
-        await asyncio.sleep(0)
+        # APScheduler's asyncio executor cancels running jobs when it shuts down and logs each
+        # CancelledError as a failed job with a traceback. So: pause (no new tick starts), give
+        # the running ones grace_s, cut the late ones short quietly (see _run), and only then
+        # shut the scheduler down.
+        scheduler.pause()
         pending = set(self._running)
         if pending:
             _, late = await asyncio.wait(pending, timeout=self.grace_s)
@@ -143,3 +151,6 @@ class Scheduler:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
+        scheduler.shutdown(wait=False)
+        # AsyncIOScheduler.shutdown is scheduled on the loop; let it run.
+        await asyncio.sleep(0)

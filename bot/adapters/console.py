@@ -7,9 +7,13 @@ of the channel ``console:local`` — handy to try Warta before creating any bot.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
+import io
+import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import AsyncIterator, Sequence
 from itertools import count
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -78,11 +82,7 @@ class ConsoleAdapter:
         stdin = self._stdin or sys.stdin
         self.stream.write("Type a command, e.g. /help or /search sora (Ctrl-C to quit)\n")
         self.stream.flush()
-        while True:
-            # A thread keeps the loop free; stdin has no portable non-blocking read.
-            line = await asyncio.to_thread(stdin.readline)
-            if not line:
-                return
+        async for line in read_lines(stdin):
             await self.handle_line(core, line)
 
     def render_digest(self, digest: Digest) -> Sequence[object]:
@@ -102,6 +102,83 @@ class ConsoleAdapter:
             body = reply.file.data.decode("utf-8", errors="replace")
             ids.append(await self.send_part(channel, f"[{reply.file.filename}]\n{body}\n"))
         return ids
+
+
+async def read_lines(stdin: TextIO) -> AsyncIterator[str]:
+    """Lines typed on ``stdin``, without ever leaving a thread blocked in a read.
+
+    A blocking ``readline`` in an executor thread cannot be interrupted: on Ctrl-C the loop
+    stops, but ``asyncio.run`` (and the interpreter's exit) then wait for that thread until the
+    user presses Enter. So a terminal or pipe is watched with ``loop.add_reader`` and read only
+    when it has data. Where that is impossible (a regular file under epoll, Windows, a stream
+    with no file descriptor) a daemon thread reads instead, which the exit does not wait for.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    try:
+        fd = stdin.fileno()
+        loop.add_reader(fd, _on_readable, fd, _LineSplitter(queue, stdin.encoding or "utf-8"))
+    except (OSError, ValueError, NotImplementedError, io.UnsupportedOperation):
+        fd = -1
+        threading.Thread(
+            target=_read_in_thread, args=(stdin, loop, queue), name="console-stdin", daemon=True
+        ).start()
+    try:
+        while (line := await queue.get()) is not None:
+            yield line
+    finally:
+        if fd >= 0:
+            loop.remove_reader(fd)
+
+
+class _LineSplitter:
+    """Bytes as they arrive -> whole lines on the queue; None at end of input."""
+
+    def __init__(self, queue: asyncio.Queue[str | None], encoding: str) -> None:
+        self._queue = queue
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._pending = ""
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            if self._pending:
+                self._queue.put_nowait(self._pending)
+            self._queue.put_nowait(None)
+            return
+        *lines, self._pending = (self._pending + self._decoder.decode(data)).split("\n")
+        for line in lines:
+            self._queue.put_nowait(line + "\n")
+
+
+def _on_readable(fd: int, splitter: _LineSplitter) -> None:
+    try:
+        # Readable means this read returns at once. stdin's own buffer is bypassed on purpose:
+        # nothing else in the process reads it, and O_NONBLOCK is left alone because the
+        # terminal's file description is shared with the shell.
+        data = os.read(fd, 65536)
+    except BlockingIOError:
+        return
+    except OSError:
+        data = b""
+    if not data:
+        asyncio.get_running_loop().remove_reader(fd)
+    splitter.feed(data)
+
+
+def _read_in_thread(
+    stdin: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
+) -> None:
+    while True:
+        try:
+            line: str | None = stdin.readline() or None
+        except (OSError, ValueError):
+            line = None
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            return
+        if line is None:
+            return
 
 
 def create(**settings: Any) -> ConsoleAdapter:
