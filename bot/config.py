@@ -62,6 +62,10 @@ class Settings:
     llm_max_calls_per_day: int = 500  # shared fairly across chats
     heartbeat_file: str = "data/warta.heartbeat"
     adapter_down_unhealthy_s: int = 300  # `warta health` fails once an adapter is down this long
+    web_enabled: bool = False  # `warta run` also serves the public web pages, feeds and /metrics
+    web_host: str = "127.0.0.1"  # loopback unless told otherwise: expose through a reverse proxy
+    web_port: int = 8080
+    web_base_url: str | None = None  # public URL of the site, for permalinks in feeds and chats
     # Secrets: environment only, never printed.
     telegram_token: str | None = field(default=None, repr=False)
     discord_token: str | None = field(default=None, repr=False)

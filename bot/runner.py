@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.adapters.base import ChatAdapter, load
 from bot.app import USER_AGENT, App
 from bot.commands import CommandCore
@@ -183,8 +184,10 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
                 await adapter.start(core)
             except WartaError as e:
                 print(f"warta: the {name} adapter did not start: {e}", file=sys.stderr)
+                metrics.set_adapter_up(name, False)
                 continue
             started[name] = adapter
+            metrics.set_adapter_up(name, True)
         print(f"warta: running adapters: {', '.join(sorted(started))}", file=sys.stderr)
         if set(started) == {"console"}:
             print(HOW_TO_ADD_TOKENS, file=sys.stderr)
@@ -202,11 +205,23 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
 
         scheduler = Scheduler(poll=make_poll_job(app) if poll else None, compose=compose, send=send)
         scheduler.start()
+        if settings.web_enabled:
+            from bot.web.server import WebServer, build_site
+
+            web = WebServer(
+                build_site(settings, app.store, app.scorer),
+                host=settings.web_host,
+                port=settings.web_port,
+            )
+            await web.start()
+            app.defer_close(web.stop)
+            print(f"warta: web on {web.url}", file=sys.stderr)
         await stop.wait()
     finally:
         if scheduler is not None:
             await scheduler.shutdown()
-        for adapter in started.values():
+        for name, adapter in started.items():
+            metrics.set_adapter_up(name, False)
             try:
                 await adapter.stop()
             except WartaError as e:
