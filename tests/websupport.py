@@ -122,6 +122,10 @@ class LiveSite:
     tmp: Path
     url: str = ""
     settings: Settings | None = None
+    feeds_base: str = ""  # the loopback feed server: its URLs must never reach a page
+    private_story_id: int = 0
+    xss_story_id: int = 0
+    stories: int = 0
 
     def start(self) -> None:
         self._ready = threading.Event()
@@ -213,6 +217,13 @@ class LiveSite:
                 await app.store.add_feed(Feed(url=private))  # a chat's own source
                 report = await poll_due(app.store, app.fetcher, scorer=app.scorer)
                 assert report.failed == 0, report.errors
+                self.stories = report.baseline_stories
+                self.feeds_base = feeds.base_url
+                (private_story,) = await app.store.search(PRIVATE_MARKER)
+                (xss_story,) = await app.store.search("onerror Illustrators")
+                assert private_story.id
+                assert xss_story.id
+                self.private_story_id, self.xss_story_id = private_story.id, xss_story.id
                 site = build_site(self.settings, app.store, app.scorer)
                 async with WebServer(site, host="127.0.0.1", port=0) as server:
                     self.url = server.url
