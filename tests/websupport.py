@@ -25,6 +25,9 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
 from bot.app import App
 from bot.config import Settings
 from bot.demo import render_sample, sample_feeds
@@ -115,11 +118,41 @@ def history_items(now: datetime, n: int = 40) -> list[tuple[str, str, str, str, 
     return items
 
 
+def chromium_driver(chromium: str, chromedriver: str) -> webdriver.Chrome:
+    """Headless Debian Chromium through its chromedriver, kept off the network."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",  # tests run as root in containers, where the sandbox cannot start
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+        # Stay on loopback: none of Chromium's background calls home.
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-domain-reliability",
+        "--disable-client-side-phishing-detection",
+        "--disable-features=Translate,OptimizationHints,MediaRouter",
+        "--metrics-recording-only",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(chromedriver))
+
+
 @dataclass
 class LiveSite:
-    """The seeded server; ``url`` is its base URL once started."""
+    """The seeded server; ``url`` is its base URL once started. ``hostile=False`` leaves out
+    the XSS and private feeds (for the README's screenshots)."""
 
     tmp: Path
+    hostile: bool = True
     url: str = ""
     settings: Settings | None = None
     feeds_base: str = ""  # the loopback feed server: its URLs must never reach a page
@@ -160,49 +193,51 @@ class LiveSite:
             public.append(
                 feeds.url(feeds.add_bytes("/history.xml", _rss("Arts Wire", history_items(now))))
             )
-            xss_text = (
-                "Illustrators filed a copyright lawsuit against an AI image generator, saying "
-                "it was trained on their artwork without consent."
-            )
-            public.append(
-                feeds.url(
+            private = None
+            if self.hostile:
+                xss_text = (
+                    "Illustrators filed a copyright lawsuit against an AI image generator, saying "
+                    "it was trained on their artwork without consent."
+                )
+                public.append(
+                    feeds.url(
+                        feeds.add_bytes(
+                            "/xss.xml",
+                            # Escaped twice: the feed's title text itself is markup (an HTML-escaped
+                            # title, as some feeds send), so it survives parsing as literal text.
+                            _rss(
+                                escape(f"{XSS_TITLE} Outlet"),
+                                [
+                                    (
+                                        "x1",
+                                        "en",
+                                        escape(XSS_HEADLINE),
+                                        xss_text,
+                                        now - timedelta(hours=2),
+                                    )
+                                ],
+                            ),
+                        )
+                    )
+                )
+                private = feeds.url(
                     feeds.add_bytes(
-                        "/xss.xml",
-                        # Escaped twice: the feed's title text itself is markup (an HTML-escaped
-                        # title, as some feeds send), so it survives parsing as literal text.
+                        "/private.xml",
                         _rss(
-                            escape(f"{XSS_TITLE} Outlet"),
+                            f"{PRIVATE_MARKER} Private Source",
                             [
                                 (
-                                    "x1",
+                                    "p1",
                                     "en",
-                                    escape(XSS_HEADLINE),
-                                    xss_text,
-                                    now - timedelta(hours=2),
+                                    f"{PRIVATE_MARKER} artists protest AI art generator",
+                                    f"The {PRIVATE_MARKER} of painters protested against an AI "
+                                    "image generator trained on their art without consent.",
+                                    now - timedelta(hours=3),
                                 )
                             ],
                         ),
                     )
                 )
-            )
-            private = feeds.url(
-                feeds.add_bytes(
-                    "/private.xml",
-                    _rss(
-                        f"{PRIVATE_MARKER} Private Source",
-                        [
-                            (
-                                "p1",
-                                "en",
-                                f"{PRIVATE_MARKER} artists protest AI art generator",
-                                f"The {PRIVATE_MARKER} of painters protested against an AI "
-                                "image generator trained on their art without consent.",
-                                now - timedelta(hours=3),
-                            )
-                        ],
-                    ),
-                )
-            )
             feeds_file = self.tmp / "feeds.toml"
             feeds_file.write_text(
                 "".join(f'[[feed]]\nurl = "{u}"\n\n' for u in public), encoding="utf-8"
@@ -214,16 +249,18 @@ class LiveSite:
             )
             async with await App.open(self.settings) as app:
                 await app.sync_feeds_file()
-                await app.store.add_feed(Feed(url=private))  # a chat's own source
+                if private is not None:
+                    await app.store.add_feed(Feed(url=private))  # a chat's own source
                 report = await poll_due(app.store, app.fetcher, scorer=app.scorer)
                 assert report.failed == 0, report.errors
                 self.stories = report.baseline_stories
                 self.feeds_base = feeds.base_url
-                (private_story,) = await app.store.search(PRIVATE_MARKER)
-                (xss_story,) = await app.store.search("onerror Illustrators")
-                assert private_story.id
-                assert xss_story.id
-                self.private_story_id, self.xss_story_id = private_story.id, xss_story.id
+                if self.hostile:
+                    (private_story,) = await app.store.search(PRIVATE_MARKER)
+                    (xss_story,) = await app.store.search("onerror Illustrators")
+                    assert private_story.id
+                    assert xss_story.id
+                    self.private_story_id, self.xss_story_id = private_story.id, xss_story.id
                 site = build_site(self.settings, app.store, app.scorer)
                 async with WebServer(site, host="127.0.0.1", port=0) as server:
                     self.url = server.url

@@ -102,7 +102,8 @@ def _draw(charts: Sequence[Series], fmt: str, *, width_in: float, height_in: flo
                     x, values, bottom=bottom, label=_label(name), color=PALETTE[i % len(PALETTE)]
                 )
                 bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-            ax.set_title(s.title, loc="left", fontweight="bold")
+            if len(charts) > 1:  # a lone chart sits under its page heading; a PNG needs titles
+                ax.set_title(s.title, loc="left", fontweight="bold")
             ax.set_xticks(list(x), s.labels, rotation=45, ha="right")
             ax.yaxis.get_major_locator().set_params(integer=True)
             ax.spines[["top", "right"]].set_visible(False)
