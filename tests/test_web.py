@@ -48,8 +48,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     site.stop()
 
 
-def today() -> str:
-    return datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()
+def day(live: LiveSite, offset: int = 0) -> str:
+    """The newest digest day of the live site (with the Sora leak), or ``offset`` days from it."""
+    assert live.day is not None
+    return (live.day + timedelta(days=offset)).isoformat()
 
 
 async def get(
@@ -66,7 +68,7 @@ def pages(live: LiveSite) -> list[tuple[str, str]]:
     for lang in ("id", "en"):
         out += [
             (f"/{lang}/", lang),
-            (f"/digest/{lang}/{today()}", lang),
+            (f"/digest/{lang}/{day(live)}", lang),
             (f"/{lang}/story/{live.xss_story_id}", lang),
             (f"/{lang}/search?q=seniman", lang),
             (f"/{lang}/stats", lang),
@@ -108,19 +110,14 @@ async def test_archive_shows_todays_digest_with_facts_sources_and_reasons(live: 
     assert 'class="facts"' in html
     assert "Why: sora" in html
     assert re.search(r'<time datetime="[^"]+">\d+ \w{3} \d{4}, \d\d:\d\d WIB</time>', html)
-    # Older days are permalinks.
-    assert f'href="/digest/en/{today()}"' in html
-    yesterday = (date_today() - timedelta(days=1)).date().isoformat()
-    assert f'href="/digest/en/{yesterday}"' in html
+    # Every day is a permalink.
+    assert f'href="/digest/en/{day(live)}"' in html
+    assert f'href="/digest/en/{day(live, -1)}"' in html
     _, _, body = await get(live.url + "/id/")
     html = body.decode()
     assert "Ringkasan AI &amp; Seniman — " in html
     assert "Juga diberitakan oleh:" in html
     assert "Seniman Bocorkan Akses Sora sebagai Protes terhadap OpenAI" in html
-
-
-def date_today() -> datetime:
-    return datetime.now(ZoneInfo("Asia/Jakarta"))
 
 
 async def test_accept_language_picks_the_root_page_language(live: LiveSite) -> None:
@@ -152,7 +149,7 @@ def test_pick_lang() -> None:
 
 
 async def test_digest_permalink_is_stable_and_bounded(live: LiveSite) -> None:
-    url = f"{live.url}/digest/en/{today()}"
+    url = f"{live.url}/digest/en/{day(live)}"
     first = await get(url)
     second = await get(url)
     assert first[0] == 200
@@ -161,14 +158,16 @@ async def test_digest_permalink_is_stable_and_bounded(live: LiveSite) -> None:
     html = first[2].decode()
     assert f'<link rel="canonical" href="{url}">' in html
     assert "Sora Video Tool in Protest" in html
-    assert f'href="/digest/id/{today()}"' in html  # the same day in the other language
+    assert f'href="/digest/id/{day(live)}"' in html  # the same day in the other language
     # A past day is cached longer than today, which can still change.
-    old = (date_today() - timedelta(days=10)).date().isoformat()
-    status, headers, _ = await get(f"{live.url}/digest/id/{old}")
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
+    status, headers, _ = await get(f"{live.url}/digest/id/{today - timedelta(days=10)}")
     assert status == 200
     assert headers["Cache-Control"] == "public, max-age=3600"
-    assert first[1]["Cache-Control"] == "public, max-age=60"
-    tomorrow = (date_today() + timedelta(days=1)).date().isoformat()
+    status, headers, _ = await get(f"{live.url}/digest/id/{today}")
+    assert status == 200
+    assert headers["Cache-Control"] == "public, max-age=60"
+    tomorrow = (today + timedelta(days=1)).isoformat()
     for bad in (f"/digest/en/{tomorrow}", "/digest/en/2026-13-40", "/digest/fr/2026-01-01"):
         status, headers, body = await get(live.url + bad)
         assert status == 404, bad
@@ -200,7 +199,7 @@ async def test_story_page_and_unknown_story(live: LiveSite) -> None:
     html = body.decode()
     assert "Story #" in html
     assert "news.example" in html  # the outlet's host, shown beside its name
-    assert f'href="/digest/en/{today()}"' in html
+    assert f'href="/digest/en/{day(live)}"' in html
     for path in ("/story/99999999", "/en/story/0", "/story/abc"):
         status, _, _ = await get(live.url + path)
         assert status == 404, path
@@ -299,7 +298,7 @@ async def test_atom_feed_parses_back_with_every_digest(live: LiveSite) -> None:
         assert entry.content[0].value
         assert entry.updated_parsed
         assert entry.published_parsed
-    assert parsed.entries[0].link.endswith(today())
+    assert parsed.entries[0].link.endswith(day(live))
     assert "Sora" in parsed.entries[0].content[0].value
     # Every linked permalink is a page that exists.
     for entry in parsed.entries[:3]:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from selenium import webdriver
@@ -54,10 +52,6 @@ def browser() -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
-
-
-def today() -> str:
-    return datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()
 
 
 def show(driver: webdriver.Chrome, url: str, size: str, shot: str) -> None:
@@ -112,7 +106,7 @@ def test_archive_and_digest_permalink(
     WebDriverWait(browser, 30).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
-    assert browser.current_url == f"{live.url}/digest/{lang}/{today()}"
+    assert browser.current_url == f"{live.url}/digest/{lang}/{live.day}"
     browser.save_screenshot(str(ARTIFACTS / f"digest-{lang}-{size}.png"))
     check_page(browser, lang, size)
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith(title)

@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -36,6 +37,7 @@ from bot.models import Feed
 from bot.web.server import WebServer, build_site
 from tests.feedserver import FeedServer
 
+JAKARTA = ZoneInfo("Asia/Jakarta")
 XSS_TITLE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 XSS_HEADLINE = f"{XSS_TITLE} Illustrators sue AI image generator over copyright"
 PRIVATE_MARKER = "Zebrafinchcollective"
@@ -118,6 +120,18 @@ def history_items(now: datetime, n: int = 40) -> list[tuple[str, str, str, str, 
     return items
 
 
+def feed_clock(real_now: datetime) -> datetime:
+    """The "now" the test feeds are dated from. A digest is one day in Asia/Jakarta and the
+    sample stories are 1 to 33 hours old (the Sora leak's four reports 4 to 12 hours), so right
+    after local midnight "now" would split them over two days: then the feeds are dated from
+    23:00 of the local day before, and all tests read the same kind of day at any hour."""
+    local = real_now.astimezone(JAKARTA)
+    if local.hour >= 14:
+        return real_now
+    anchor = local.replace(hour=23, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    return anchor.astimezone(UTC)
+
+
 def chromium_driver(chromium: str, chromedriver: str) -> webdriver.Chrome:
     """Headless Debian Chromium through its chromedriver, kept off the network."""
     options = webdriver.ChromeOptions()
@@ -159,6 +173,7 @@ class LiveSite:
     private_story_id: int = 0
     xss_story_id: int = 0
     stories: int = 0
+    day: date | None = None  # the newest digest day: it holds the Sora leak and the XSS story
 
     def start(self) -> None:
         self._ready = threading.Event()
@@ -184,7 +199,8 @@ class LiveSite:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        now = datetime.now(UTC)
+        now = feed_clock(datetime.now(UTC))
+        self.day = (now - timedelta(hours=1)).astimezone(JAKARTA).date()
         async with FeedServer() as feeds:
             public = [
                 feeds.url(feeds.add_bytes(f"/{name}", render_sample(raw, now)))

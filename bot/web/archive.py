@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.config import load_feeds_file
 from bot.digest import MAX_CANDIDATES, build_digest
 from bot.lang.strings import format_date, t
-from bot.models import Digest, Story
+from bot.models import LANGS, Digest, Story
 from bot.topic import TopicScorer
 from bot.web.themes import THEME_ORDER, story_themes
 
@@ -150,6 +150,11 @@ class Archive:
     def relevant(self, story: Story) -> bool:
         return (story.relevance or 0.0) >= self.scorer.threshold_for(story.lang)
 
+    def _floor(self) -> float:
+        """The lowest relevance threshold of any language: the database drops what is below
+        it, so counting reads only candidates (texts of off-topic stories stay unread)."""
+        return min(self.scorer.threshold_for(lang) for lang in LANGS)
+
     async def _public(self, stories: Sequence[Story]) -> list[Story]:
         allowed = await self.sources()
         return [s for s in stories if s.feed_url in allowed]
@@ -191,7 +196,9 @@ class Archive:
         start, _ = self.day_window(today - timedelta(days=days - 1))
         _, end = self.day_window(today)
         stories = await self._public(
-            await self.store.stories_between(start, end, limit=STATS_MAX_STORIES)
+            await self.store.stories_between(
+                start, end, min_relevance=self._floor(), limit=STATS_MAX_STORIES
+            )
         )
         found = {
             self.local(s.published or s.fetched_at or end).date()
@@ -226,7 +233,9 @@ class Archive:
         stories = [
             s
             for s in await self._public(
-                await self.store.stories_between(start, end, limit=STATS_MAX_STORIES)
+                await self.store.stories_between(
+                    start, end, min_relevance=self._floor(), limit=STATS_MAX_STORIES
+                )
             )
             if self.relevant(s)
         ]
