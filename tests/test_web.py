@@ -533,3 +533,16 @@ def test_web_defaults_bind_loopback() -> None:
     settings = Settings()
     assert settings.web_host == "127.0.0.1"
     assert settings.web_enabled is False
+
+
+def test_permalinks_for_chats() -> None:
+    from datetime import UTC
+
+    from bot.web.links import digest_url, story_url
+
+    # 08:00 WIB on 5 Dec is 01:00 UTC: the digest page of 5 Dec (local), not 4 Dec (UTC day).
+    end = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    assert digest_url("https://w.example/", "id", end) == "https://w.example/digest/id/2026-12-05"
+    midnight = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)  # 00:00 WIB on 5 Dec
+    assert digest_url("https://w.example", "en", midnight).endswith("/digest/en/2026-12-04")
+    assert story_url("https://w.example/", "en", 7) == "https://w.example/en/story/7"

@@ -56,6 +56,7 @@ STATS_WEEKS = 12
 SEARCH_PER_PAGE = 10
 SEARCH_MAX_PAGE = 10
 COUNTS_TTL_S = 60.0
+FEED_TTL_S = 60.0
 FIRST_DAY = date(2000, 1, 1)
 
 
@@ -108,6 +109,7 @@ class Site:
         self.css = resources.files("bot.web").joinpath("static/style.css").read_bytes()
         self.static_url = f"/static/style.css?v={hashlib.sha256(self.css).hexdigest()[:12]}"
         self._counts: tuple[float, WeeklyCounts] | None = None
+        self._feeds: dict[tuple[str, str, str], tuple[float, bytes]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -293,9 +295,29 @@ class Site:
 
     async def feed(self, request: web.Request) -> web.Response:
         lang, fmt = request.match_info["lang"], request.match_info["fmt"]
+        base = self.base(request)
+        # Feed readers poll often and a feed reads two weeks of stories: one build per minute
+        # serves them all (the response says max-age=300 anyway).
+        key = (lang, fmt, base)
+        cached = self._feeds.get(key)
+        if cached is not None and time.monotonic() - cached[0] < FEED_TTL_S:
+            body = cached[1]
+        else:
+            body = await self._build_feed(lang, fmt, base)
+            if len(self._feeds) >= 16:  # without web_base_url, Host headers vary the key
+                self._feeds.clear()
+            self._feeds[key] = (time.monotonic(), body)
+        response = web.Response(
+            body=body,
+            content_type="application/atom+xml" if fmt == "xml" else "application/feed+json",
+            charset="utf-8",
+        )
+        response.headers["Cache-Control"] = FEED_CACHE
+        return response
+
+    async def _build_feed(self, lang: str, fmt: str, base: str) -> bytes:
         days = (await self.archive.recent_days(days=FEED_DAYS))[:FEED_DAYS]
         digests = [(d, await self.archive.digest(lang, d)) for d in days]
-        base = self.base(request)
         items = build_items(
             self.pages,
             digests,
@@ -304,19 +326,8 @@ class Site:
             start_of=lambda d: self.archive.day_window(d)[0],
         )
         if fmt == "xml":
-            response = web.Response(
-                body=atom(self.pages, items, lang=lang, base=base),
-                content_type="application/atom+xml",
-                charset="utf-8",
-            )
-        else:
-            response = web.Response(
-                body=json_feed(items, lang=lang, base=base),
-                content_type="application/feed+json",
-                charset="utf-8",
-            )
-        response.headers["Cache-Control"] = FEED_CACHE
-        return response
+            return atom(self.pages, items, lang=lang, base=base)
+        return json_feed(items, lang=lang, base=base)
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         response = web.Response(body=self.css, content_type="text/css", charset="utf-8")
