@@ -8,6 +8,7 @@ sends it back in If-None-Match gets a bodiless 304. The site reads the store thr
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -217,7 +218,8 @@ class Site:
         if not bullets:
             from bot.summarize.extractive import summarize_text
 
-            bullets = summarize_text(story.title, story.text, story.lang).bullets
+            summary = await asyncio.to_thread(summarize_text, story.title, story.text, story.lang)
+            bullets = summary.bullets
         when = story.published or story.fetched_at
         return self.html(
             request,
