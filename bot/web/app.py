@@ -111,6 +111,7 @@ class Site:
         self.static_url = f"/static/style.css?v={hashlib.sha256(self.css).hexdigest()[:12]}"
         self._counts: tuple[float, WeeklyCounts] | None = None
         self._feeds: dict[tuple[str, str, str], tuple[float, bytes]] = {}
+        self._days: dict[int, tuple[float, list[date]]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -165,6 +166,17 @@ class Site:
             message=message or t("not_found", lang),
         )
 
+    async def recent_days(self, days: int) -> list[date]:
+        """Days with stories, kept for a minute: the front page and the feeds ask on every
+        request, and a new day only appears with a poll."""
+        now = time.monotonic()
+        cached = self._days.get(days)
+        if cached is not None and now - cached[0] < COUNTS_TTL_S:
+            return cached[1]
+        found = await self.archive.recent_days(days=days)
+        self._days[days] = (now, found)
+        return found
+
     async def counts(self) -> WeeklyCounts:
         now = time.monotonic()
         if self._counts is not None and now - self._counts[0] < COUNTS_TTL_S:
@@ -177,7 +189,7 @@ class Site:
 
     async def index(self, request: web.Request) -> web.Response:
         lang = self.lang_of(request)
-        days = await self.archive.recent_days(days=30)
+        days = await self.recent_days(30)
         digests = [(d, await self.archive.digest(lang, d)) for d in days[:INDEX_DIGESTS]]
         return self.html(
             request, "index.html", digests=digests, older=days[INDEX_DIGESTS:], canonical=None
@@ -318,7 +330,7 @@ class Site:
         return response
 
     async def _build_feed(self, lang: str, fmt: str, base: str) -> bytes:
-        days = (await self.archive.recent_days(days=FEED_DAYS))[:FEED_DAYS]
+        days = await self.recent_days(FEED_DAYS)
         digests = [(d, await self.archive.digest(lang, d)) for d in days]
         items = build_items(
             self.pages,
