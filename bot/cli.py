@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 0 while `warta run` keeps its heartbeat fresh and no adapter stays down",
     )
 
+    web = sub.add_parser("web", help="serve the public archive, feeds, charts, health and metrics")
+    web.add_argument("--host", help="address to bind (default: web_host, 127.0.0.1)")
+    web.add_argument("--port", type=int, help="port (default: web_port, 8080)")
+
     run = sub.add_parser("run", help="run the scheduler and every configured chat adapter")
     run.add_argument("--no-poll", action="store_true", help="do not poll feeds (adapters only)")
     return parser
@@ -178,6 +182,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.runner import run_forever
 
         return await run_forever(settings, poll=not args.no_poll)
+    if args.command == "web":
+        from bot.web.server import serve_forever
+
+        return await serve_forever(
+            settings,
+            host=args.host or settings.web_host,
+            port=settings.web_port if args.port is None else args.port,
+        )
 
     from bot.app import App
 

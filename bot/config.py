@@ -191,6 +191,10 @@ class Settings:
     heartbeat_file: FilePath = "data/warta.heartbeat"
     # `warta health` fails once an adapter is down this long.
     adapter_down_unhealthy_s: Count = 300
+    web_enabled: bool = False  # `warta run` also serves the public web pages, feeds and /metrics
+    web_host: Text = "127.0.0.1"  # loopback unless told otherwise: expose through a reverse proxy
+    web_port: Port = 8080
+    web_base_url: HttpUrl | None = None  # public URL of the site, for permalinks in feeds and chats
     # Secrets: environment only, never printed.
     telegram_token: str | None = field(default=None, repr=False)
     discord_token: str | None = field(default=None, repr=False)

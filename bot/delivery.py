@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot import metrics
 from bot.adapters.base import ChatAdapter
 from bot.digest import (
     ComposeFn,
@@ -217,6 +218,7 @@ class Sender:
                         return now
                     channel = e.new_channel
                     continue
+                metrics.MESSAGES_SENT.labels(platform=channel.platform).inc()
                 await self.store.record_part_sent(
                     d.id,
                     message_id,
@@ -230,6 +232,7 @@ class Sender:
             await self.store.fail_delivery(d.id, f"{type(e).__name__}: {e}"[:500])
             return self.clock() + timedelta(seconds=self.backoff.cap_s)
         except RetryLater as e:
+            metrics.RETRY_LATER.labels(platform=d.channel.platform).inc()
             wait = max(e.retry_after, self.backoff.delay(d.attempts))
             log.info("delivery %s to %s: retry in %.0f s (%s)", d.id, d.channel, wait, e)
             retry_at = self.clock() + timedelta(seconds=wait)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot import metrics
 from bot.cluster import ClusterItem, cluster
 from bot.lang.strings import format_date, t
 from bot.models import AlsoReported, Digest, DigestEntry, Story, Summary, TopicResult
@@ -203,6 +204,7 @@ async def compose_digest(
     )
     if summarizer is not None and summarizer.name != "extractive":
         await translate_entries(digest, summarizer)
+    metrics.DIGESTS_COMPOSED.labels(lang=lang).inc()
     return digest
 
 

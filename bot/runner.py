@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.adapters.base import ChatAdapter, load
 from bot.adapters.supervisor import Supervisor
 from bot.app import USER_AGENT, App
@@ -213,7 +214,10 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
 
         def write_beat() -> None:
             assert supervisor is not None
-            write_heartbeat(beat, supervisor.snapshot(), now=datetime.now(UTC))
+            snapshot = supervisor.snapshot()
+            for name, status in snapshot.items():  # the adapter gauge and /readyz
+                metrics.set_adapter_up(name, status["state"] == "up")
+            write_heartbeat(beat, snapshot, now=datetime.now(UTC))
 
         supervisor = Supervisor(adapters, core, on_change=write_beat)
         print(f"warta: starting adapters: {', '.join(sorted(adapters))}", file=sys.stderr)
@@ -233,6 +237,17 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
 
         scheduler = Scheduler(poll=make_poll_job(app) if poll else None, compose=compose, send=send)
         scheduler.start()
+        if settings.web_enabled:
+            from bot.web.server import WebServer, build_site
+
+            web = WebServer(
+                build_site(settings, app.store, app.scorer),
+                host=settings.web_host,
+                port=settings.web_port,
+            )
+            await web.start()
+            app.defer_close(web.stop)
+            print(f"warta: web on {web.url}", file=sys.stderr)
         await stop.wait()
     finally:
         if scheduler is not None:

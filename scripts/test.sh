@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, installing what it needs first: the Python dependencies in .venv,
-# the Telegram Bot API emulator (npm), and a PostgreSQL server when none answers on
-# 127.0.0.1:5432. Lints (ruff, mypy --strict, hadolint) run before the tests.
+# the Telegram Bot API emulator (npm), a PostgreSQL server when none answers on
+# 127.0.0.1:5432, and Debian's chromium + chromium-driver for the browser tests. Lints (ruff,
+# mypy --strict, hadolint) run before the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -61,6 +62,12 @@ if ! pg_up 2>/dev/null; then
     as_root su postgres -c "psql -qc 'CREATE DATABASE test'" 2>/dev/null || true
   fi
   pg_up || echo "PostgreSQL is not available: the postgres tests will fail in CI"
+fi
+
+log "chromium + chromedriver (browser tests of the web pages)"
+# Debian's packages, never a browser build downloaded by Selenium Manager.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  apt_install chromium chromium-driver || echo "chromium unavailable: the browser tests will fail in CI"
 fi
 
 log "lint: ruff, mypy --strict, hadolint"

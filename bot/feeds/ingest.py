@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from bot import metrics
 from bot.analyze import analyze, detect_story_lang
 from bot.errors import FeedError
 from bot.feeds.normalize import entry_hash, entry_key, to_story
@@ -82,10 +83,13 @@ async def poll_feed(
     feed.last_checked_at = now
     try:
         result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        metrics.FETCH_SECONDS.observe(result.elapsed)
         if result.status == 304 or result.body is None:
+            metrics.POLLS.labels(result="not_modified").inc()
             report.not_modified += 1
             after_success(feed, now, result=result)
             return
+        metrics.POLLS.labels(result="fetched").inc()
         report.fetched += 1
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == feed.body_hash and feed.baseline_done:
@@ -97,6 +101,7 @@ async def poll_feed(
         # body that failed to parse must be fetched in full again, not answered with a 304.
         after_success(feed, now, result=result)
     except FeedError as e:
+        metrics.POLLS.labels(result="failed").inc()
         report.failed += 1
         report.errors[feed.url] = str(e)
         after_failure(feed, now, e)
@@ -114,6 +119,8 @@ async def _ingest_body(
 ) -> None:
     assert result.body is not None
     parsed = parse_feed(result.body, url=result.final_url, headers=result.headers)
+    if parsed.parser != "fast":
+        metrics.PARSE_FALLBACKS.inc()
     if not feed.title and parsed.title:
         feed.title = parsed.title
     source = _source_name(feed, parsed.title)
@@ -154,6 +161,7 @@ async def _ingest_body(
         feed.baseline_done = True
         return
     new = await store.upsert_stories(changed)
+    metrics.STORIES_STORED.inc(len(new))
     report.updated_stories += len(changed) - len(new)
     if feed.baseline_done:
         report.new_stories.extend(new)
