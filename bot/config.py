@@ -39,6 +39,7 @@ class Settings:
     # private address: polled feeds are held to public addresses unless this is set.
     feeds_allow_private: bool = False
     digest_max_stories: int = 10
+    digest_other_languages: bool = True  # False: only stories in the subscriber's language
     summarizer: str = "extractive"
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -31,6 +31,7 @@ from bot.digest import (
     compose_digest,
     digest_from_json,
     digest_to_json,
+    order_sections,
 )
 from bot.digest_schedule import parse_schedule
 from bot.errors import ChannelMoved, CommandError, PermanentDeliveryError, RetryLater
@@ -365,9 +366,9 @@ def instant_digest(story: Story, sub: Subscription, now: datetime) -> Digest:
         story=story,
         summary=Summary(headline=story.title, bullets=story.bullets, lang=story.lang),
         topic=TopicResult(score=story.relevance or 0.0, relevant=True, matched=story.matched),
-        note=t(f"digest_other_lang_{story.lang}", lang) if story.lang != lang else None,
+        other_lang=story.lang != lang,
     )
-    return Digest(
+    digest = Digest(
         lang=lang,
         title=t("digest_title", lang, date=format_date(local, lang)),
         window_start=story.published or story.fetched_at or now,
@@ -376,6 +377,8 @@ def instant_digest(story: Story, sub: Subscription, now: datetime) -> Digest:
         entries=[entry],
         empty_text=t("digest_empty", lang),
     )
+    order_sections(digest)
+    return digest
 
 
 async def enqueue_instant(

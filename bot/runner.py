@@ -134,6 +134,7 @@ class Composer:
             max_stories=max_stories,
             scorer=self._app.scorer,
             summarizer=self._summarizer,
+            other_languages=self._app.settings.digest_other_languages,
         )
 
 

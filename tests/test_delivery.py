@@ -530,7 +530,9 @@ async def test_enqueue_instant_once_per_story_and_subscription(store: SQLStore) 
     digest = _payload(rows[0])
     assert len(digest.entries) == 1
     assert digest.entries[0].summary.bullets == ("Fakta pertama 1.", "Fakta kedua 1.")
-    assert digest.entries[0].note is not None  # an Indonesian story in an English digest
+    # An Indonesian story in an English digest sits under the other-language heading.
+    assert digest.entries[0].other_lang is True
+    assert digest.other_heading == "Stories in Indonesian"
     assert await enqueue_instant(store, new, is_relevant=lambda s: False) == 0
 
 
