@@ -10,6 +10,7 @@ from bot.analyze import judge_story_lang
 from bot.feeds.normalize import (
     canonical_url,
     content_hash,
+    display_url,
     entry_hash,
     entry_key,
     is_http_url,
@@ -245,3 +246,29 @@ def test_to_story_empty_entry_is_skipped() -> None:
         to_story(e, feed_url="https://a.example/f", source="A", lang_hint="en", detect_lang=en)
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("link", "shown"),
+    [
+        ("https://d.example/2026/12/03/#item-3", "https://d.example/2026/12/03/#item-3"),
+        ("https://d.example/a#xtor=RSS-3", "https://d.example/a"),
+        ("https://d.example/a?utm_source=rss#ref=rss", "https://d.example/a"),
+        ("https://d.example/a#utm_medium=feed&utm_source=x", "https://d.example/a"),
+        ("https://d.example/a#section=2&utm_source=x", "https://d.example/a#section=2"),
+        ("https://d.example/a#!/route/7", "https://d.example/a#!/route/7"),
+        ("https://D.example:443/a#", "https://d.example/a"),
+    ],
+)
+def test_display_url_keeps_anchors_and_drops_tracking_fragments(link: str, shown: str) -> None:
+    assert display_url(link) == shown
+    # Identity across spellings still drops every fragment but a hash-bang route.
+    assert "#" not in canonical_url(link) or "#!" in link
+
+
+def test_entries_that_are_anchors_on_one_page_keep_their_own_keys() -> None:
+    a = entry(link="https://d.example/2026/12/03/#one", title="One")
+    b = entry(link="https://d.example/2026/12/03/#two", title="Two")
+    tracked = entry(link="https://d.example/2026/12/03/#one&xtor=RSS-1", title="One")
+    assert entry_key(a) != entry_key(b)
+    assert entry_key(tracked) == entry_key(a)

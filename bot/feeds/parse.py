@@ -2,7 +2,10 @@
 
 Two parsers sit behind one function. ``feedparser_rs`` (Rust) is the fast path; feedparser 6
 is the reference and takes over whenever the fast one is unsure: it flagged the document as
-malformed (bozo), found no entries, produced U+FFFD (a decoding guess went wrong) or raised.
+malformed (bozo), found no entries, produced U+FFFD (a decoding guess went wrong) or raised,
+or the document has a shape on which the fast parser is known to diverge from feedparser
+(links on private hosts emptied, a nested <title> taking the item's place: see
+``_fast_may_serve``). Each divergence found on real feeds has a fixture in tests/data/feeds.
 feedparser's loose parser recovers far more broken feeds, at a fraction of the speed.
 
 Hostile input is refused before either parser sees it: feedparser's loose parser expands
@@ -71,8 +74,9 @@ def parse_feed(
 ) -> ParsedFeed:
     """Parse a feed document given as bytes.
 
-    ``url`` is where the document came from (relative links resolve against it); ``headers``
-    are the HTTP response headers (charset, Content-Location, Content-Language).
+    ``url`` is where the document came from; relative links resolve against the feed's site
+    link, else against ``url``. ``headers`` are the HTTP response headers (charset,
+    Content-Location, Content-Language).
 
     Each entry's ``text`` is made from its ``body`` on first read, so a poll that finds an
     entry already stored (same key, same content hash over title + body) never pays for
@@ -107,7 +111,7 @@ def parse_feed(
     try:
         slow = feedparser.parse(
             data,
-            response_headers=_feedparser_headers(hdrs, url),
+            response_headers=_feedparser_headers(hdrs),
             sanitize_html=False,
             resolve_relative_uris=False,
         )
@@ -146,7 +150,7 @@ def parse_feed_with(
     elif parser == "feedparser":
         result = feedparser.parse(
             data,
-            response_headers=_feedparser_headers(hdrs, url),
+            response_headers=_feedparser_headers(hdrs),
             sanitize_html=False,
             resolve_relative_uris=False,
         )
@@ -197,7 +201,7 @@ def _reason(result: Any) -> str | None:
     return str(exc)[:300] if exc else None
 
 
-def _feedparser_headers(hdrs: dict[str, str], url: str | None) -> dict[str, str]:
+def _feedparser_headers(hdrs: dict[str, str]) -> dict[str, str]:
     # The document's URL is deliberately not passed as Content-Location: feedparser would
     # resolve relative links against it (a file:// URL for `inspect --file`, where the stories
     # were then dropped), while Warta resolves them against the feed's site link first, then
