@@ -34,7 +34,29 @@ _TEASER = re.compile(
 )
 # Teaser labels that are unambiguous even without a colon ("Baca juga Lima Pameran ...").
 _TEASER_BARE = re.compile(
-    _LEAD + r"(?:baca\s+juga|lihat\s+juga|simak\s+juga|read\s+more|also\s+read|see\s+also)\b",
+    _LEAD + r"(?:baca\s+juga|lihat\s+juga|simak\s+juga|read\s+more|also\s+read|see\s+also|"
+    r"pilihan\s+editor|editor'?s\s+picks?)\b",
+    re.IGNORECASE,
+)
+# A label alone on its line heads a list of other articles' titles ("Baca Juga" over a <ul>).
+_LIST_LABEL = re.compile(
+    _LEAD + r"(?:baca\s+juga|baca\s+pula|lihat\s+juga|simak\s+juga|artikel\s+terkait|"
+    r"berita\s+terkait|berita\s+lainnya|artikel\s+lainnya|rekomendasi|berita\s+populer|"
+    r"terpopuler|pilihan\s+editor|related(?:\s+(?:articles?|stories|news|posts|content))?|"
+    r"read\s+(?:more|also|next)|also\s+read|see\s+also|more\s+(?:stories|from\s+\S+.*)|"
+    r"recommended(?:\s+(?:for\s+you|stories|reading))?|you\s+(?:may|might)\s+also\s+like|"
+    r"most\s+(?:read|popular)|trending(?:\s+now)?|editor'?s\s+picks?)"
+    r"\s*[:：\-–—]?\s*$",
+    re.IGNORECASE,
+)
+# A line that reads as a headline: short, without a sentence's end mark.
+_TITLE_LIKE_MAX: Final = 160
+# WordPress's syndication footer and its Indonesian counterparts.
+_SYNDICATION = re.compile(
+    r"^(?:the\s+post\s+.{1,300}\s+appeared\s+first\s+on\s+.{1,200}|"
+    r"artikel\s+ini\s+(?:telah\s+)?(?:tayang|terbit|dimuat)\s+(?:di|pada)\s+.{1,200}|"
+    r"(?:copyright|hak\s+cipta)?\s*©.{0,120}|"
+    r"(?:continue\s+reading|lanjutkan\s+membaca|read\s+the\s+full\s+(?:story|article))\b.{0,200})$",
     re.IGNORECASE,
 )
 # Credits, bylines, tag lists and captions: a label and a colon at the start of a short line.
@@ -58,10 +80,11 @@ _CHROME = re.compile(
     r"(?:download|unduh)\s+(?:aplikasi|the\s+app)|klik\s+di\s+sini|click\s+here)\b",
     re.IGNORECASE,
 )
-# Inline credits and embed placeholders inside a sentence: "(Foto: Antara/Budi)".
+# Inline credits, embed placeholders and excerpt marks inside a sentence: "(Foto: Antara/Budi)",
+# "[Gambas:Video CNN]", WordPress's "[…]".
 _INLINE = re.compile(
     r"\s*[(\[](?:foto|photo|gambar|image|ilustrasi|illustration|sumber|source|dok|doc|"
-    r"istimewa|gambas|video)(?:\s*[:.][^)\]\n]{0,160})?[)\]]",
+    r"istimewa|gambas|video)(?:\s*[:.][^)\]\n]{0,160})?[)\]]|\s*\[(?:…|\.\.\.)\]",
     re.IGNORECASE,
 )
 # A teaser glued into a paragraph after a sentence end: "... protes. Baca juga: Judul".
@@ -76,11 +99,18 @@ _MAX_BY_LINE: Final = 80
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 
+def _title_like(line: str) -> bool:
+    stripped = line.strip()
+    return 0 < len(stripped) <= _TITLE_LIKE_MAX and stripped[-1] not in ".!?…"
+
+
 def _drop_line(line: str) -> bool:
     stripped = line.strip()
     if not stripped:
         return False
     if _TEASER.match(stripped) or _TEASER_BARE.match(stripped):
+        return True
+    if _SYNDICATION.match(stripped):
         return True
     if len(stripped) <= _MAX_LABEL_LINE and (_LABELLED.match(stripped) or _CHROME.match(stripped)):
         return True
@@ -88,13 +118,29 @@ def _drop_line(line: str) -> bool:
 
 
 def strip_boilerplate(text: str) -> str:
-    """``text`` without teaser, byline, tag, caption and chrome lines; paragraphs kept."""
+    """``text`` without teaser, byline, tag, caption and chrome lines; paragraphs kept.
+
+    A teaser label alone on its line ("Baca Juga", "Related Articles") takes the headline-like
+    lines after it with it, in its paragraph and, when the label ends its paragraph, the next
+    paragraph if that is a list of headlines (a CMS's ``<ul>`` of related links).
+    """
     if not text:
         return text
     paragraphs: list[str] = []
+    in_list = False  # after a label line: headline-like lines are the list's items
     for para in _PARAGRAPH.split(text):
+        raw_lines = para.split("\n")
+        if in_list and not all(_title_like(line) for line in raw_lines if line.strip()):
+            in_list = False
         lines = []
-        for line in para.split("\n"):
+        for line in raw_lines:
+            if _LIST_LABEL.match(line.strip()):
+                in_list = True
+                continue
+            if in_list:
+                if _title_like(line):
+                    continue
+                in_list = False
             if _drop_line(line):
                 continue
             line = _INLINE_TEASER.sub("", line)
