@@ -438,7 +438,7 @@ async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
 
     def emit(body: bytes, origin: dict[str, str], url: str, headers: dict[str, str] | None) -> None:
         parsed = parse_feed(body, url=url, headers=headers)
-        source = parsed.title or origin.get("url") or origin.get("file") or "?"
+        source = parsed.title or origin.get("source_url") or origin.get("file") or "?"
         shown = 0
         for entry in parsed.entries:
             story = to_story(
@@ -456,7 +456,7 @@ async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(out, ensure_ascii=False), flush=False)
             shown += 1
         if shown < len(parsed.entries):
-            where = origin.get("url") or origin.get("file")
+            where = origin.get("source_url") or origin.get("file")
             skipped = len(parsed.entries) - shown
             print(
                 f"warta inspect: {where}: {skipped} of {len(parsed.entries)} entries skipped "
@@ -481,11 +481,18 @@ async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             print(json.dumps(origin | {"error": reason}, ensure_ascii=False))
     if args.urls:
+        # The operator's own command on the operator's own URLs: a self-hosted bridge on
+        # loopback or the LAN is what it is often pointed at. The address guard is for URLs
+        # that come from chats (feeds added by chat admins, /summary).
         async with Fetcher(
-            timeout_s=settings.fetch_timeout_s, max_bytes=settings.fetch_max_bytes
+            timeout_s=settings.fetch_timeout_s,
+            max_bytes=settings.fetch_max_bytes,
+            allow_private=True,
+            allow_loopback=True,
         ) as fetcher:
             for url in args.urls:
-                origin = {"url": url}
+                # Not "url": that key is the story's own link.
+                origin = {"source_url": url}
                 try:
                     result = await fetcher.fetch(url)
                     if result.body is None:

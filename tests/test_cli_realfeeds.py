@@ -171,3 +171,38 @@ def test_opml_import_reports_each_skipped_entry(tmp_path: Path) -> None:
     assert any("Local" in s and "file" in s for s in skipped), skipped
     assert any("Empty" in s and "no xmlUrl" in s for s in skipped), skipped
     assert any("Good again" in s and "listed twice" in s for s in skipped), skipped
+
+
+def test_inspect_url_of_a_bridge_on_loopback(tmp_path: Path) -> None:
+    """A real HTTP server on 127.0.0.1 serves the bridge fixture; inspect fetches it by URL."""
+    import http.server
+    import threading
+
+    body = (FEEDS / "rss-bridge-lan.xml").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/bridge.xml"
+        result = warta("inspect", url, tmp=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = lines(result.stdout)
+    assert len(out) == 7
+    assert out[0]["url"] == "http://127.0.0.1:3000/?action=display&bridge=Galeri&item=1"
+    assert {o["source_url"] for o in out} == {url}
+    assert {o["feed"] for o in out} == {url}
