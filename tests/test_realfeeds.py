@@ -9,18 +9,27 @@ feed with "Baca juga" teasers, bylines, captions and tags in its bodies.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.analyze import analyze, judge_story_lang
+from bot.feeds.fetch import Fetcher
+from bot.feeds.ingest import poll_due
 from bot.feeds.normalize import to_story
 from bot.feeds.parse import parse_feed, parse_feed_with
 from bot.lang.reasons import reason_terms
-from bot.models import Story
+from bot.models import Feed, Story
+from bot.store import open_store
+from tests import feedserver
+from tests.feedserver import FeedServer
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 ALL = sorted(p.name for p in FEEDS.glob("*.xml"))
+NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+feed_server = feedserver.feed_server
 
 
 def stories(name: str, *, url: str | None = None) -> list[Story]:
@@ -190,3 +199,30 @@ def test_cms_boilerplate_is_not_the_article() -> None:
     assert not analyze(rice.title, rice.text, lang=rice.lang).topic.relevant
     assert english.lang == "en"
     assert all("Mary Lee" not in b for b in analyze(english.title, english.text).summary.bullets)
+
+
+async def test_a_poll_stores_what_inspect_shows(tmp_path: Path, feed_server: FeedServer) -> None:
+    """The poll path end to end (loopback server, real fetcher, SQLite): an operator's `en`
+    hint on an Indonesian portal is a prior only, and the stored text is the article."""
+    portal = feed_server.add_bytes(
+        "/portal.xml", (FEEDS / "id-portal-declares-en.xml").read_bytes()
+    )
+    cms = feed_server.add_bytes("/cms.xml", (FEEDS / "cms-baca-juga.xml").read_bytes())
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    try:
+        await store.add_feed(Feed(url=feed_server.url(portal), lang="en", next_check_at=NOW))
+        await store.add_feed(Feed(url=feed_server.url(cms), next_check_at=NOW))
+        async with Fetcher() as fetcher:
+            report = await poll_due(store, fetcher, now=NOW)
+        assert report.failed == 0, report.errors
+        stored = {s.key: s for s in await store.stories_between(EPOCH, NOW, limit=100)}
+    finally:
+        await store.close()
+    assert stored["wn-1001"].lang == "id"
+    assert stored["wn-1005"].lang == "en"
+    assert stored["wn-1004"].lang == "en"  # three words: the hint decides
+    sora = stored["kb-77001"]
+    assert "Baca juga" not in sora.text
+    assert "Penulis" not in sora.text
+    assert not {m for m in sora.matched if m.endswith((":pameran", ":penulis", ":foto"))}
+    assert sora.url.endswith("/seniman-bocorkan-akses-sora")

@@ -203,7 +203,8 @@ def _strip_amp_segment(path: str) -> str:
 
 
 def entry_key(entry: ParsedEntry) -> str:
-    """The entry's identity within its feed: guid, else canonical link, else a content hash.
+    """The entry's identity within its feed: guid, else the shown link (``display_url``:
+    tracking removed, anchors kept), else a content hash.
 
     The hash fallback uses title + published date, so an edited text keeps the identity.
     """
