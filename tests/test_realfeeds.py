@@ -226,3 +226,22 @@ async def test_a_poll_stores_what_inspect_shows(tmp_path: Path, feed_server: Fee
     assert "Penulis" not in sora.text
     assert not {m for m in sora.matched if m.endswith((":pameran", ":penulis", ":foto"))}
     assert sora.url.endswith("/seniman-bocorkan-akses-sora")
+
+
+@pytest.mark.parametrize("prior", [None, "en"])
+def test_names_in_a_short_english_text_do_not_make_it_indonesian(prior: str | None) -> None:
+    # The detector alone reads these as Indonesian (the names); "to"/"new" say English.
+    for title in (
+        "Jakarta governor Pramono Anung opens new MRT line to Ancol",
+        "Prabowo visits Kalimantan to inspect Nusantara capital progress",
+    ):
+        assert judge_story_lang(title, "", prior).lang == "en", title
+
+
+def test_short_indonesian_text_overrules_an_english_declaration() -> None:
+    for title in (
+        "Harga emas Antam hari ini naik Rp 5.000 per gram",
+        "Timnas Indonesia kalahkan Vietnam dua gol tanpa balas di Hanoi",
+    ):
+        guess = judge_story_lang(title, "", "en")
+        assert (guess.lang, guess.by) == ("id", "text"), title
