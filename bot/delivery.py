@@ -387,12 +387,14 @@ async def enqueue_instant(
     *,
     is_relevant: Callable[[Story], bool],
     now: datetime | None = None,
+    other_languages: bool = True,
 ) -> int:
     """Queue one delivery per (instant subscription, new relevant story). Returns how many.
 
     ``is_relevant`` decides relevance (ingest knows the scorer's threshold, e.g.
     ``lambda s: topic_result_of[s.id].relevant``). Keys are ``"{sub}:story:{story}"``, so
-    re-running after a crash queues nothing twice.
+    re-running after a crash queues nothing twice. ``other_languages=False`` sends a
+    subscription only stories in its own language.
     """
     when = now or _utcnow()
     stories = [s for s in new_stories if s.id is not None and is_relevant(s)]
@@ -408,6 +410,8 @@ async def enqueue_instant(
         assert sub.id is not None
         for story in stories:
             if not _matches_keywords(story, sub.keywords):
+                continue
+            if not other_languages and story.lang != norm_lang(sub.lang):
                 continue
             delivery = Delivery(
                 subscription_id=sub.id,

@@ -577,3 +577,15 @@ async def test_scheduler_runs_each_tick_and_survives_a_failing_one() -> None:
     assert sched.runs["send"] >= 2
     assert calls[0] == NOW  # work gets the injected clock's time
     assert await sched.run_once("compose") == 0
+
+
+async def test_enqueue_instant_same_language_only(store: SQLStore) -> None:
+    await subscribe(store, schedule="instant")  # an English subscription
+    new = await store.upsert_stories(_stories())
+    n = await enqueue_instant(
+        store, new, is_relevant=lambda s: True, now=NOW, other_languages=False
+    )
+    assert n == sum(1 for s in new if s.lang == "en")
+    assert n < len(new)
+    rows = await store.list_deliveries()
+    assert all(_payload(r).entries[0].story.lang == "en" for r in rows)
