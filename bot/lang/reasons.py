@@ -108,6 +108,7 @@ _PAIRS: Final = (
     ("pameran", "exhibition"),
     ("patung", "sculpture"),
     ("hak cipta", "copyright"),
+    ("berhak cipta", "copyrighted"),
     ("pelanggaran hak cipta", "copyright infringement"),
     ("royalti", "royalties"),
     ("kekayaan intelektual", "intellectual property"),
