@@ -70,9 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     fexp = fsub.add_parser("export", help="export OPML to a file or stdout")
     fexp.add_argument("path", nargs="?", default="-")
 
-    inspect = sub.add_parser("inspect", help="fetch or read feeds and print parsed stories as JSON")
+    inspect = sub.add_parser(
+        "inspect", help="fetch or read feeds and print, per story, what a poll computes (JSON)"
+    )
     inspect.add_argument("urls", nargs="*", metavar="URL")
-    inspect.add_argument("--file", action="append", default=[], metavar="PATH")
+    # "--file A B" and "--file A --file B" both read two files.
+    inspect.add_argument(
+        "--file", action="extend", nargs="+", default=[], metavar="PATH", dest="files"
+    )
 
     stories = sub.add_parser("stories", help="list stored stories")
     stories.add_argument("--since", type=_since, default=timedelta(hours=24))
@@ -162,12 +167,19 @@ def _analyze(args: argparse.Namespace) -> int:
             print(out, flush=False)
         return 0
     path = Path(args.input)
-    if not path.exists():
+    if path.is_dir():
+        print(f"warta: {path} is a directory; give a JSON-lines file or -", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            for out in analyze_lines(fh):
+                print(out)
+    except FileNotFoundError:
         print(f"warta: no such file: {path}", file=sys.stderr)
         return EXIT_USAGE
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for out in analyze_lines(fh):
-            print(out)
+    except OSError as e:
+        print(f"warta: cannot read {path}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 
@@ -255,13 +267,14 @@ async def _digest(app: Any, args: argparse.Namespace) -> int:
         keywords=tuple(args.keywords.split()),
         max_stories=args.max_stories or app.settings.digest_max_stories,
         scorer=app.scorer,
+        other_languages=app.settings.digest_other_languages,
     )
     sys.stdout.write(render_digest(digest))
     return 0
 
 
 async def _feeds(app: Any, args: argparse.Namespace) -> int:
-    from bot.feeds.opml import parse_opml, to_opml
+    from bot.feeds.opml import to_opml
     from bot.models import Feed
 
     store = app.store
@@ -284,31 +297,63 @@ async def _feeds(app: Any, args: argparse.Namespace) -> int:
         if not args.url.startswith(("http://", "https://")):
             print("warta: a feed URL must start with http:// or https://", file=sys.stderr)
             return EXIT_USAGE
-        feed = await store.add_feed(
-            Feed(
-                url=args.url,
-                lang=args.lang,
-                title=args.title,
-                interval_s=app.settings.poll_interval_s,
+        existing = await store.get_feed(args.url)
+        if existing is None:
+            feed = await store.add_feed(
+                Feed(
+                    url=args.url,
+                    lang=args.lang,
+                    title=args.title,
+                    interval_s=app.settings.poll_interval_s,
+                )
             )
+            print(f"added {feed.url}")
+            return 0
+        # Adding a known feed again changes only what the command names.
+        if args.lang is not None:
+            existing.lang = args.lang
+        await store.add_feed(existing)
+        if args.title is not None and args.title != existing.title:
+            existing.title = args.title
+            await store.save_feeds([existing])
+        print(
+            f"updated {existing.url} (language {existing.lang or 'detected per story'}, "
+            f"title {existing.title or '-'})"
         )
-        print(f"added {feed.url}")
         return 0
     if args.action == "remove":
+        from bot.config import load_feeds_file
+
+        listed = Path(app.settings.feeds_file)
+        if listed.exists() and any(s.url == args.url for s in load_feeds_file(listed)):
+            # Removing it from the database alone would not last: the next poll re-adds
+            # every feed of the feeds file.
+            print(
+                f"warta: {args.url} is listed in {listed}; remove it there "
+                "(it would be added again on the next poll)",
+                file=sys.stderr,
+            )
+            return 1
         if await store.remove_feed(args.url):
             print(f"removed {args.url}")
             return 0
         print(f"warta: no such feed: {args.url}", file=sys.stderr)
         return 1
     if args.action == "import":
+        from bot.feeds.opml import read_opml
+
         try:
             data = Path(args.path).read_bytes()
         except OSError as e:
-            print(f"warta: cannot read {args.path}: {e}", file=sys.stderr)
+            print(f"warta: cannot read {args.path}: {e.strerror or e}", file=sys.stderr)
             return EXIT_USAGE
+        specs, skipped = read_opml(data)
         known = {f.url for f in await store.list_feeds()}
-        specs = [s for s in parse_opml(data) if s.url not in known]
         for spec in specs:
+            if spec.url in known:
+                skipped.append((spec.title or spec.url, "already a feed"))
+        new_specs = [s for s in specs if s.url not in known]
+        for spec in new_specs:
             await store.add_feed(
                 Feed(
                     url=spec.url,
@@ -317,14 +362,21 @@ async def _feeds(app: Any, args: argparse.Namespace) -> int:
                     interval_s=app.settings.poll_interval_s,
                 )
             )
-        print(f"imported {len(specs)} feeds")
+        for label, reason in skipped:
+            print(f"skipped {label}: {reason}", file=sys.stderr)
+        print(f"imported {len(new_specs)} feeds, skipped {len(skipped)}")
         return 0
     if args.action == "export":
         data = to_opml(await store.list_feeds())
         if args.path == "-":
             sys.stdout.buffer.write(data)
-        else:
+            return 0
+        try:
             Path(args.path).write_bytes(data)
+        except OSError as e:
+            print(f"warta: cannot write {args.path}: {e.strerror or e}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"exported {data.count(b'<outline')} feeds to {args.path}", file=sys.stderr)
         return 0
     raise AssertionError(args.action)
 
@@ -359,59 +411,116 @@ async def _stories(app: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+INSPECT_TEXT_MAX = 2000
+
+
+def _inspect_json(story: Any, analysis: Any) -> dict[str, Any]:
+    """One story as a poll computes and stores it (the `warta inspect` contract, see README)."""
+    from bot.feeds.parse import cap_text
+
+    guess = story.lang_guess
+    return {
+        "key": story.key,
+        "url": story.url,
+        "title": story.title,
+        "source": story.source,
+        "text": cap_text(story.text, INSPECT_TEXT_MAX),
+        "lang": story.lang,
+        "lang_confidence": round(guess.confidence, 3) if guess is not None else None,
+        "lang_by": guess.by if guess is not None else None,
+        "published": story.published.isoformat() if story.published else None,
+        "relevance": round(analysis.topic.score, 4),
+        "relevant": analysis.topic.relevant,
+        "matched": list(analysis.topic.matched),
+        "bullets": list(analysis.summary.bullets),
+        "feed": story.feed_url,
+    }
+
+
 async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
-    """Parse feeds exactly as a poll would and print one JSON line per story; store nothing."""
-    from bot.analyze import detect_story_lang
+    """Parse feeds exactly as a poll would and print one JSON line per story; store nothing.
+
+    Exit 0 when every input was read and parsed, 1 when any was not (its line says why).
+    """
+    from bot.analyze import analyze, default_scorer, judge_story_lang
     from bot.errors import FeedError
     from bot.feeds.fetch import Fetcher
     from bot.feeds.normalize import to_story
     from bot.feeds.parse import parse_feed
 
-    if not args.urls and not args.file:
+    if not args.urls and not args.files:
         print("warta inspect: give at least one URL or --file PATH", file=sys.stderr)
         return EXIT_USAGE
+    scorer = default_scorer(settings.topics_file)
+    failed = 0
 
     def emit(body: bytes, origin: dict[str, str], url: str, headers: dict[str, str] | None) -> None:
         parsed = parse_feed(body, url=url, headers=headers)
-        source = parsed.title or origin.get("url") or origin.get("file") or "?"
+        source = parsed.title or origin.get("source_url") or origin.get("file") or "?"
+        shown = 0
         for entry in parsed.entries:
             story = to_story(
                 entry,
                 feed_url=url,
                 source=source,
                 lang_hint=None,
-                detect_lang=detect_story_lang,
-                base_url=url,
+                detect_lang=judge_story_lang,
+                base_url=parsed.link,
             )
             if story is None:
                 continue
-            out = _story_json(story) | origin | {"parser": parsed.parser}
+            analysis = analyze(story.title, story.text, lang=story.lang, scorer=scorer)
+            out = _inspect_json(story, analysis) | origin | {"parser": parsed.parser}
             print(json.dumps(out, ensure_ascii=False), flush=False)
+            shown += 1
+        if shown < len(parsed.entries):
+            where = origin.get("source_url") or origin.get("file")
+            skipped = len(parsed.entries) - shown
+            print(
+                f"warta inspect: {where}: {skipped} of {len(parsed.entries)} entries skipped "
+                "(no title and text, or no http(s) link)",
+                file=sys.stderr,
+            )
 
-    for path in args.file:
+    for path in args.files:
         origin = {"file": path}
         try:
             p = Path(path)
+            if p.is_dir():
+                raise FeedError("is a directory, not a feed file")
             if p.stat().st_size > settings.fetch_max_bytes:
                 raise FeedError(f"file larger than {settings.fetch_max_bytes} bytes")
             emit(p.read_bytes(), origin, p.resolve().as_uri(), None)
+        except FileNotFoundError:
+            failed += 1
+            print(json.dumps(origin | {"error": "no such file"}, ensure_ascii=False))
         except (OSError, FeedError) as e:
-            print(json.dumps(origin | {"error": str(e)}, ensure_ascii=False))
+            failed += 1
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            print(json.dumps(origin | {"error": reason}, ensure_ascii=False))
     if args.urls:
+        # The operator's own command on the operator's own URLs: a self-hosted bridge on
+        # loopback or the LAN is what it is often pointed at. The address guard is for URLs
+        # that come from chats (feeds added by chat admins, /summary).
         async with Fetcher(
-            timeout_s=settings.fetch_timeout_s, max_bytes=settings.fetch_max_bytes
+            timeout_s=settings.fetch_timeout_s,
+            max_bytes=settings.fetch_max_bytes,
+            allow_private=True,
+            allow_loopback=True,
         ) as fetcher:
             for url in args.urls:
-                origin = {"url": url}
+                # Not "url": that key is the story's own link.
+                origin = {"source_url": url}
                 try:
                     result = await fetcher.fetch(url)
                     if result.body is None:
                         raise FeedError(f"HTTP {result.status} without a body", url=url)
                     emit(result.body, origin, result.final_url, result.headers)
                 except FeedError as e:
+                    failed += 1
                     print(json.dumps(origin | {"error": str(e)}, ensure_ascii=False))
     sys.stdout.flush()
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -164,6 +164,7 @@ class Settings:
     # private address: polled feeds are held to public addresses unless this is set.
     feeds_allow_private: bool = False
     digest_max_stories: Count = 10
+    digest_other_languages: bool = True  # False: only stories in the subscriber's language
     summarizer: SummarizerName = "extractive"
     llm_base_url: HttpUrl | None = None
     llm_model: Text | None = None

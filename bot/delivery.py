@@ -32,6 +32,7 @@ from bot.digest import (
     compose_digest,
     digest_from_json,
     digest_to_json,
+    order_sections,
 )
 from bot.digest_schedule import parse_schedule
 from bot.errors import ChannelMoved, CommandError, PermanentDeliveryError, RetryLater
@@ -370,9 +371,9 @@ def instant_digest(story: Story, sub: Subscription, now: datetime) -> Digest:
         story=story,
         summary=Summary(headline=story.title, bullets=story.bullets, lang=story.lang),
         topic=TopicResult(score=story.relevance or 0.0, relevant=True, matched=story.matched),
-        note=t(f"digest_other_lang_{story.lang}", lang) if story.lang != lang else None,
+        other_lang=story.lang != lang,
     )
-    return Digest(
+    digest = Digest(
         lang=lang,
         title=t("digest_title", lang, date=format_date(local, lang)),
         window_start=story.published or story.fetched_at or now,
@@ -381,6 +382,8 @@ def instant_digest(story: Story, sub: Subscription, now: datetime) -> Digest:
         entries=[entry],
         empty_text=t("digest_empty", lang),
     )
+    order_sections(digest)
+    return digest
 
 
 async def enqueue_instant(
@@ -389,13 +392,15 @@ async def enqueue_instant(
     *,
     is_relevant: Callable[[Story], bool],
     now: datetime | None = None,
+    other_languages: bool = True,
 ) -> int:
     """Queue one delivery per (instant subscription, new relevant story of a source in that
     chat's set). Returns how many.
 
     ``is_relevant`` decides relevance (ingest knows the scorer's threshold, e.g.
     ``lambda s: topic_result_of[s.id].relevant``). Keys are ``"{sub}:story:{story}"``, so
-    re-running after a crash queues nothing twice.
+    re-running after a crash queues nothing twice. ``other_languages=False`` sends a
+    subscription only stories in its own language.
     """
     when = now or _utcnow()
     stories = [s for s in new_stories if s.id is not None and is_relevant(s)]
@@ -413,6 +418,8 @@ async def enqueue_instant(
         sources = await store.chat_source_urls(sub.channel)
         for story in stories:
             if story.feed_url not in sources or not _matches_keywords(story, sub.keywords):
+                continue
+            if not other_languages and story.lang != norm_lang(sub.lang):
                 continue
             delivery = Delivery(
                 subscription_id=sub.id,

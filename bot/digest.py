@@ -101,8 +101,14 @@ def build_digest(
     keywords: Sequence[str] = (),
     max_stories: int = 10,
     scorer: TopicScorer | None = None,
+    other_languages: bool = True,
 ) -> Digest:
-    """Compose a digest from candidate stories (pure: no I/O)."""
+    """Compose a digest from candidate stories (pure: no I/O).
+
+    Entries in the digest's language come first; the rest form one section under a localized
+    heading (``Digest.other_heading``), each ranked within its section. With
+    ``other_languages=False`` an event reported only in another language is left out.
+    """
     from bot.analyze import default_scorer
 
     scorer = scorer or default_scorer()
@@ -132,6 +138,8 @@ def build_digest(
         ([kept[i] for i in group] for group in groups),
         key=lambda members: -_entry_rank(members, end),
     )
+    if not other_languages:
+        ranked = [m for m in ranked if any(s.lang == lang for s in m)]
 
     entries: list[DigestEntry] = []
     for members in ranked[:max_stories]:
@@ -148,19 +156,18 @@ def build_digest(
                 continue
             seen_sources.add(other.source)
             also.append(AlsoReported(source=other.source, url=other.url))
-        note = t(f"digest_other_lang_{rep.lang}", lang) if rep.lang != lang else None
         entries.append(
             DigestEntry(
                 story=rep,
                 summary=summary,
                 topic=topics[index[id(rep)]],
                 also=also,
-                note=note,
+                other_lang=rep.lang != lang,
             )
         )
 
     local_end = end.astimezone(ZoneInfo(tz))
-    return Digest(
+    digest = Digest(
         lang=lang,
         title=t("digest_title", lang, date=format_date(local_end, lang)),
         window_start=start,
@@ -168,6 +175,23 @@ def build_digest(
         tz=tz,
         entries=entries,
         empty_text=t("digest_empty", lang),
+    )
+    order_sections(digest)
+    return digest
+
+
+def other_heading(lang: str) -> str:
+    """The heading of a ``lang`` digest's other-language section."""
+    other = "en" if lang == "id" else "id"
+    return t(f"digest_section_{other}", lang)
+
+
+def order_sections(digest: Digest) -> None:
+    """Same-language entries first, the other-language section after (rank order kept within
+    each), and the section heading set when the section is not empty."""
+    digest.entries.sort(key=lambda e: e.other_lang)  # stable: rank order within each section
+    digest.other_heading = (
+        other_heading(digest.lang) if any(e.other_lang for e in digest.entries) else ""
     )
 
 
@@ -183,13 +207,16 @@ async def compose_digest(
     scorer: TopicScorer | None = None,
     summarizer: Summarizer | None = None,
     feeds: frozenset[str] | None = None,
+    other_languages: bool = True,
 ) -> Digest:
     """Read the window's stories from the store and compose the digest for ``lang``.
 
     With an abstractive ``summarizer`` (the LLM backend), entries from a story in the other
-    language get quick facts written in the digest's language; without one, or when it falls
-    back, they keep their own-language bullets under a localized note — never a fake
-    translation. ``feeds`` limits the digest to those sources (a chat's set), in the query.
+    language get quick facts written in the digest's language and join the main section;
+    without one, or when it falls back, they keep their own-language bullets in the
+    other-language section — never a fake translation. ``other_languages=False`` leaves out
+    events reported only in another language. ``feeds`` limits the digest to those sources (a
+    chat's set), in the query.
     """
     stories = await store.stories_between(start, end, limit=MAX_CANDIDATES, feeds=feeds)
     digest = build_digest(
@@ -201,6 +228,7 @@ async def compose_digest(
         keywords=keywords,
         max_stories=max_stories,
         scorer=scorer,
+        other_languages=other_languages,
     )
     if summarizer is not None and summarizer.name != "extractive":
         await translate_entries(digest, summarizer)
@@ -209,7 +237,9 @@ async def compose_digest(
 
 
 async def translate_entries(digest: Digest, summarizer: Summarizer) -> None:
-    """Rewrite other-language entries' quick facts in the digest's language, concurrently."""
+    """Rewrite other-language entries' quick facts in the digest's language, concurrently.
+
+    A translated entry leaves the other-language section; the rest stay in it."""
     foreign = [e for e in digest.entries if e.story.lang != digest.lang]
 
     async def one(entry: DigestEntry) -> None:
@@ -219,9 +249,10 @@ async def translate_entries(digest: Digest, summarizer: Summarizer) -> None:
         )
         if result.translated and result.lang == digest.lang:
             entry.summary = result
-            entry.note = None
+            entry.other_lang = False
 
     await asyncio.gather(*(one(e) for e in foreign))
+    order_sections(digest)
 
 
 # --------------------------------------------------------------------------- serialization
@@ -279,10 +310,12 @@ def digest_from_json(payload: str) -> Digest:
                     score=tp["score"], relevant=tp["relevant"], matched=tuple(tp["matched"])
                 ),
                 also=[AlsoReported(**a) for a in e["also"]],
-                note=e["note"],
+                # Digests queued before sections existed marked such entries with a note.
+                note=e.get("note") if "other_lang" in e else None,
+                other_lang=e.get("other_lang", bool(e.get("note"))),
             )
         )
-    return Digest(
+    digest = Digest(
         lang=d["lang"],
         title=d["title"],
         window_start=datetime.fromisoformat(d["window_start"]),
@@ -291,4 +324,8 @@ def digest_from_json(payload: str) -> Digest:
         entries=entries,
         empty_text=d["empty_text"],
         footer=d["footer"],
+        other_heading=d.get("other_heading", ""),
     )
+    if "other_heading" not in d:
+        order_sections(digest)
+    return digest

@@ -127,6 +127,15 @@ class ChatSource:
     added: bool
 
 
+@dataclass(frozen=True, slots=True)
+class LangGuess:
+    """A story's language, how sure the detector was of it, and what decided it."""
+
+    lang: str  # "id" or "en"
+    confidence: float  # the detector's confidence in its answer, 0..1 (0 when not asked)
+    by: str  # "text" (detected from title + text) or "declared" (the feed's/operator's prior)
+
+
 @dataclass(slots=True)
 class Story:
     """A normalized news story.
@@ -150,6 +159,8 @@ class Story:
     relevance: float | None = None
     matched: tuple[str, ...] = ()
     bullets: tuple[str, ...] = ()
+    # How the language was decided (shown by `warta inspect`); not stored.
+    lang_guess: LangGuess | None = None
 
 
 # --------------------------------------------------------------------------- analysis
@@ -195,7 +206,10 @@ class DigestEntry:
     summary: Summary
     topic: TopicResult
     also: list[AlsoReported] = field(default_factory=list)
-    note: str | None = None  # localized remark, e.g. "bullets in English" in an id digest
+    note: str | None = None  # a localized remark on this entry (none is set by the composer)
+    # The entry is in the digest's other-language section (its quick facts are in the story's
+    # language, not the digest's): renderers put ``Digest.other_heading`` once before the first.
+    other_lang: bool = False
 
 
 @dataclass(slots=True)
@@ -210,6 +224,9 @@ class Digest:
     entries: list[DigestEntry]
     empty_text: str = ""  # localized "nothing new" line used when entries is empty
     footer: str = ""
+    # Localized heading of the other-language section ("Dalam bahasa Inggris"); entries with
+    # ``other_lang`` come after all the others.
+    other_heading: str = ""
 
 
 # --------------------------------------------------------------------------- subscriptions

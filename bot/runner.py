@@ -158,6 +158,7 @@ class Composer:
             scorer=self._app.scorer,
             summarizer=self._summarizer,
             feeds=feeds,
+            other_languages=self._app.settings.digest_other_languages,
         )
 
 
@@ -176,7 +177,13 @@ def make_poll_job(app: App) -> Callable[[datetime], Awaitable[int]]:
             show_progress=False,
         )
         if report.new_stories:
-            await enqueue_instant(app.store, report.new_stories, is_relevant=relevant, now=now)
+            await enqueue_instant(
+                app.store,
+                report.new_stories,
+                is_relevant=relevant,
+                now=now,
+                other_languages=app.settings.digest_other_languages,
+            )
         return report.feeds
 
     return poll

@@ -29,6 +29,7 @@ from bot.cluster import (
 from bot.demo import render_sample, sample_feeds
 from bot.feeds.normalize import to_story
 from bot.feeds.parse import parse_feed
+from bot.models import LangGuess
 
 T0 = datetime(2024, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -211,7 +212,11 @@ def _demo_items() -> list[ClusterItem]:
         parsed = parse_feed(render_sample(raw, now), url=url)
         for entry in parsed.entries:
             story = to_story(
-                entry, feed_url=url, source=name, lang_hint=parsed.lang, detect_lang=lambda _: "en"
+                entry,
+                feed_url=url,
+                source=name,
+                lang_hint=parsed.lang,
+                detect_lang=lambda _t, _x, prior: LangGuess(prior or "en", 0.0, "declared"),
             )
             if story is not None:
                 items.append(

@@ -530,7 +530,9 @@ async def test_enqueue_instant_once_per_story_and_subscription(store: SQLStore) 
     digest = _payload(rows[0])
     assert len(digest.entries) == 1
     assert digest.entries[0].summary.bullets == ("Fakta pertama 1.", "Fakta kedua 1.")
-    assert digest.entries[0].note is not None  # an Indonesian story in an English digest
+    # An Indonesian story in an English digest sits under the other-language heading.
+    assert digest.entries[0].other_lang is True
+    assert digest.other_heading == "Stories in Indonesian"
     assert await enqueue_instant(store, new, is_relevant=lambda s: False) == 0
 
 
@@ -595,3 +597,15 @@ async def test_scheduler_runs_each_tick_and_survives_a_failing_one() -> None:
     assert sched.runs["send"] >= 2
     assert calls[0] == NOW  # work gets the injected clock's time
     assert await sched.run_once("compose") == 0
+
+
+async def test_enqueue_instant_same_language_only(store: SQLStore) -> None:
+    await subscribe(store, schedule="instant")  # an English subscription
+    new = await store.upsert_stories(_stories())
+    n = await enqueue_instant(
+        store, new, is_relevant=lambda s: True, now=NOW, other_languages=False
+    )
+    assert n == sum(1 for s in new if s.lang == "en")
+    assert n < len(new)
+    rows = await store.list_deliveries()
+    assert all(_payload(r).entries[0].story.lang == "en" for r in rows)

@@ -78,18 +78,20 @@ def test_same_event_folds_into_one_entry_with_also_reported() -> None:
     # An Indonesian digest prefers the Indonesian report and names the other outlet.
     assert sora[0].story.source == "Kabar Kreatif"
     assert [a.source for a in sora[0].also] == ["Arts Desk"]
-    assert sora[0].note is None
+    assert sora[0].other_lang is False
     assert any(e.story.source == "Techline" for e in digest.entries)
 
 
-def test_localized_chrome_and_other_language_note() -> None:
+def test_localized_chrome_and_other_language_section() -> None:
     id_digest = build_digest([SUNO_EN], lang="id", start=NOW - timedelta(days=1), end=NOW)
     en_digest = build_digest([SUNO_EN], lang="en", start=NOW - timedelta(days=1), end=NOW)
     assert id_digest.title == "Ringkasan AI & Seniman — 24 Nov 2026"
     assert en_digest.title == "AI & Artists Digest — 24 Nov 2026"
-    assert id_digest.entries[0].note is not None
-    assert "Inggris" in id_digest.entries[0].note
-    assert en_digest.entries[0].note is None
+    assert id_digest.entries[0].other_lang is True
+    assert id_digest.other_heading == "Berita berbahasa Inggris"
+    assert id_digest.entries[0].note is None  # one heading for the section, no per-entry note
+    assert en_digest.entries[0].other_lang is False
+    assert en_digest.other_heading == ""
     # Bullets stay in the story's language: never a fake translation.
     assert id_digest.entries[0].summary.lang == "en"
     assert 1 <= len(id_digest.entries[0].summary.bullets) <= 4
@@ -137,3 +139,24 @@ def test_serialization_roundtrip() -> None:
     )
     again = digest_from_json(digest_to_json(digest))
     assert again == digest
+
+
+def test_readers_language_first_then_one_other_language_section() -> None:
+    window = {"start": NOW - timedelta(days=1), "end": NOW}
+    en_digest = build_digest([SORA_ID, SUNO_EN], lang="en", **window)
+    assert [e.story.lang for e in en_digest.entries] == ["en", "id"]
+    assert [e.other_lang for e in en_digest.entries] == [False, True]
+    assert en_digest.other_heading == "Stories in Indonesian"
+    id_digest = build_digest([SORA_ID, SUNO_EN, FLOOD_ID], lang="id", **window)
+    assert [e.story.lang for e in id_digest.entries] == ["id", "en"]
+    assert id_digest.other_heading == "Berita berbahasa Inggris"
+
+
+def test_same_language_only_setting_drops_events_reported_only_in_another_language() -> None:
+    window = {"start": NOW - timedelta(days=1), "end": NOW}
+    only_en = build_digest([SORA_ID, SUNO_EN], lang="en", other_languages=False, **window)
+    assert [e.story.title for e in only_en.entries] == [SUNO_EN.title]
+    assert only_en.other_heading == ""
+    # An event also reported in the reader's language stays, told by that report.
+    both = build_digest([SORA_ID, SORA_EN], lang="en", other_languages=False, **window)
+    assert [e.story.source for e in both.entries] == [SORA_EN.source]

@@ -1,6 +1,6 @@
-"""Other-language entries in a digest: LLM-written quick facts in the digest's language, or the
-story's own bullets under a localized note when the backend falls back. The model is a scripted
-loopback peer speaking the OpenAI chat-completions API (no model can run here)."""
+"""Other-language entries in a digest: LLM-written quick facts in the digest's language, or
+the story's own bullets in the other-language section when the backend falls back. The model
+is a scripted loopback peer speaking the OpenAI chat-completions API (no model can run here)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ async def server() -> AsyncIterator[OpenAICompatServer]:
 async def test_english_story_gets_indonesian_quick_facts(server: OpenAICompatServer) -> None:
     digest = build_digest([SORA_ID, SUNO_EN], lang="id", start=NOW - timedelta(days=1), end=NOW)
     suno = next(e for e in digest.entries if e.story.lang == "en")
-    assert suno.note is not None
+    assert suno.other_lang is True
+    assert digest.other_heading == "Berita berbahasa Inggris"
     server.push(
         summary(
             "Label Rekaman Menggugat Pembuat Musik AI Suno dan Udio",
@@ -42,13 +43,17 @@ async def test_english_story_gets_indonesian_quick_facts(server: OpenAICompatSer
     assert server.calls == 1  # only the English story is rewritten
     assert suno.summary.lang == "id"
     assert suno.summary.translated is True
-    assert suno.note is None
+    # Translated, it joins the main section; no other-language section is left.
+    assert suno.other_lang is False
+    assert digest.other_heading == ""
     assert "Suno" in suno.summary.bullets[0]
     sora = next(e for e in digest.entries if e.story.lang == "id")
     assert sora.summary.method == "extractive"
 
 
-async def test_fallback_keeps_own_language_bullets_under_a_note(server: OpenAICompatServer) -> None:
+async def test_fallback_keeps_own_language_bullets_in_other_section(
+    server: OpenAICompatServer,
+) -> None:
     digest = build_digest([SUNO_EN], lang="id", start=NOW - timedelta(days=1), end=NOW)
     before = digest.entries[0].summary
     server.push(status(500))
@@ -57,5 +62,5 @@ async def test_fallback_keeps_own_language_bullets_under_a_note(server: OpenAICo
     entry = digest.entries[0]
     assert entry.summary == before
     assert entry.summary.lang == "en"
-    assert entry.note is not None
-    assert "Inggris" in entry.note
+    assert entry.other_lang is True
+    assert digest.other_heading == "Berita berbahasa Inggris"

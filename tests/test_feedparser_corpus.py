@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.analyze import analyze, detect_story_lang
+from bot.analyze import analyze, judge_story_lang
 from bot.errors import ParseError
 from bot.feeds.normalize import to_story
 from bot.feeds.parse import parse_feed, parse_feed_with
@@ -63,7 +63,7 @@ def run_pipeline_on_fixture(path: Path) -> list[Story]:
             feed_url=FEED_URL,
             source=feed.title or "example.org",
             lang_hint=None,
-            detect_lang=detect_story_lang,
+            detect_lang=judge_story_lang,
             base_url=feed.link or "http://example.org/",
         )
         if story is not None:

@@ -6,15 +6,17 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.analyze import judge_story_lang
 from bot.feeds.normalize import (
     canonical_url,
     content_hash,
+    display_url,
     entry_hash,
     entry_key,
     is_http_url,
     to_story,
 )
-from bot.models import ParsedEntry
+from bot.models import LangGuess, ParsedEntry
 
 
 @pytest.mark.parametrize(
@@ -136,8 +138,8 @@ def test_entry_hash_covers_title_and_body_as_given() -> None:
     assert entry_hash(entry(title="T", text="a")) != entry_hash(entry(title="T", text="b"))
 
 
-def en(_: str) -> str:
-    return "en"
+def en(_title: str, _text: str, _prior: str | None) -> LangGuess:
+    return LangGuess("en", 1.0, "text")
 
 
 def test_to_story_basic() -> None:
@@ -150,7 +152,11 @@ def test_to_story_basic() -> None:
         lang="id",
     )
     s = to_story(
-        e, feed_url="https://news.example/feed.xml", source="News", lang_hint=None, detect_lang=en
+        e,
+        feed_url="https://news.example/feed.xml",
+        source="News",
+        lang_hint=None,
+        detect_lang=judge_story_lang,
     )
     assert s is not None
     assert s.url == "https://news.example/2025/05/a"
@@ -162,28 +168,28 @@ def test_to_story_basic() -> None:
     assert s.content_hash == entry_hash(e)
 
 
-def test_to_story_lang_hint_wins_and_detect_only_when_needed() -> None:
-    calls: list[str] = []
+def test_to_story_language_prior_is_operator_hint_then_declared() -> None:
+    seen: list[tuple[str, str, str | None]] = []
 
-    def detect(text: str) -> str:
-        calls.append(text)
-        return "id"
+    def judge(title: str, text: str, prior: str | None) -> LangGuess:
+        seen.append((title, text, prior))
+        return LangGuess(prior or "en", 0.5, "declared")
 
     e = entry(link="https://a.example/1", title="Title", text="Body", lang="en")
-    s = to_story(e, feed_url="https://a.example/f", source="A", lang_hint="id", detect_lang=detect)
+    s = to_story(e, feed_url="https://a.example/f", source="A", lang_hint="id", detect_lang=judge)
     assert s is not None
     assert s.lang == "id"
-    s = to_story(e, feed_url="https://a.example/f", source="A", lang_hint=None, detect_lang=detect)
+    assert s.lang_guess == LangGuess("id", 0.5, "declared")
+    s = to_story(e, feed_url="https://a.example/f", source="A", lang_hint=None, detect_lang=judge)
     assert s is not None
     assert s.lang == "en"
-    assert calls == []
+    # A hint that is not a Warta language is no prior; the entry's declaration is.
     undeclared = entry(link="https://a.example/1", title="Title", text="Body", lang="fr")
     s = to_story(
-        undeclared, feed_url="https://a.example/f", source="A", lang_hint="xx", detect_lang=detect
+        undeclared, feed_url="https://a.example/f", source="A", lang_hint="xx", detect_lang=judge
     )
     assert s is not None
-    assert s.lang == "id"
-    assert calls == ["Title\n\nBody"]
+    assert seen == [("Title", "Body", "id"), ("Title", "Body", "en"), ("Title", "Body", "fr")]
 
 
 @pytest.mark.parametrize(
@@ -240,3 +246,29 @@ def test_to_story_empty_entry_is_skipped() -> None:
         to_story(e, feed_url="https://a.example/f", source="A", lang_hint="en", detect_lang=en)
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("link", "shown"),
+    [
+        ("https://d.example/2026/12/03/#item-3", "https://d.example/2026/12/03/#item-3"),
+        ("https://d.example/a#xtor=RSS-3", "https://d.example/a"),
+        ("https://d.example/a?utm_source=rss#ref=rss", "https://d.example/a"),
+        ("https://d.example/a#utm_medium=feed&utm_source=x", "https://d.example/a"),
+        ("https://d.example/a#section=2&utm_source=x", "https://d.example/a#section=2"),
+        ("https://d.example/a#!/route/7", "https://d.example/a#!/route/7"),
+        ("https://D.example:443/a#", "https://d.example/a"),
+    ],
+)
+def test_display_url_keeps_anchors_and_drops_tracking_fragments(link: str, shown: str) -> None:
+    assert display_url(link) == shown
+    # Identity across spellings still drops every fragment but a hash-bang route.
+    assert "#" not in canonical_url(link) or "#!" in link
+
+
+def test_entries_that_are_anchors_on_one_page_keep_their_own_keys() -> None:
+    a = entry(link="https://d.example/2026/12/03/#one", title="One")
+    b = entry(link="https://d.example/2026/12/03/#two", title="Two")
+    tracked = entry(link="https://d.example/2026/12/03/#one&xtor=RSS-1", title="One")
+    assert entry_key(a) != entry_key(b)
+    assert entry_key(tracked) == entry_key(a)

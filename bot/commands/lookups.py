@@ -25,6 +25,7 @@ from bot.commands.base import (
 )
 from bot.digest import compose_digest
 from bot.errors import BlockedURL, CommandError, FetchError, FetchTimeout, HTTPStatusError, TooLarge
+from bot.lang.reasons import reasons_text
 from bot.lang.strings import norm_lang
 
 # trafilatura's time and memory grow faster than linearly with the page (measured: an 8 MB
@@ -135,9 +136,9 @@ class LookupCommands(CoreBase):
             headline, bullets = summary.headline or story.title, summary.bullets
         item = self._story_item(story, ctx.lang)
         lines = [headline, *(f"• {b}" for b in bullets), item.detail or story.source]
-        terms = [m for m in story.matched if not m.startswith("neg:")]
+        terms = reasons_text(story.matched, ctx.lang)
         if terms:
-            lines.append(self._t("story_why", ctx.lang, terms=", ".join(terms)))
+            lines.append(self._t("story_why", ctx.lang, terms=terms))
         return Reply(text="\n".join(lines), lang=ctx.lang, items=[item])
 
     async def _summary(self, ctx: Ctx, args: list[str]) -> Reply:
@@ -157,7 +158,7 @@ class LookupCommands(CoreBase):
         topic = await asyncio.to_thread(self._scorer.score, title, text, story_lang_)
         lines = [summary.headline or title or url, *(f"• {b}" for b in summary.bullets)]
         if topic.relevant:
-            terms = ", ".join(m for m in topic.matched if not m.startswith("neg:"))
+            terms = reasons_text(topic.matched, ctx.lang)
             lines.append(self._t("summary_relevant", ctx.lang, terms=terms))
         else:
             lines.append(self._t("summary_not_relevant", ctx.lang))

@@ -104,6 +104,7 @@ async def run_demo(settings: Settings, *, langs: list[str]) -> int:
                         tz=settings.timezone,
                         max_stories=settings.digest_max_stories,
                         scorer=app.scorer,
+                        other_languages=settings.digest_other_languages,
                     )
                     sys.stdout.write(render_digest(digest) + "\n")
     finally:

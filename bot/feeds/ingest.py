@@ -20,7 +20,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from bot import metrics
-from bot.analyze import analyze, detect_story_lang
+from bot.analyze import analyze, judge_story_lang
 from bot.errors import FeedError
 from bot.feeds.normalize import entry_hash, entry_key, to_story
 from bot.feeds.parse import parse_feed
@@ -145,8 +145,8 @@ async def _ingest_body(
                 feed_url=feed.url,
                 source=source,
                 lang_hint=feed.lang,
-                detect_lang=detect_story_lang,
-                base_url=result.final_url,
+                detect_lang=judge_story_lang,
+                base_url=parsed.link or result.final_url,
             )
             if story is not None:
                 story.fetched_at = now

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
+from bot.feeds.boilerplate import strip_boilerplate
 from bot.feeds.parse import cap_text
-from bot.models import LANGS, ParsedEntry, Story
+from bot.models import LANGS, LangGuess, ParsedEntry, Story
 
 __all__ = [
     "canonical_url",
     "content_hash",
+    "display_url",
     "entry_hash",
     "entry_key",
     "is_http_url",
@@ -108,6 +109,20 @@ def canonical_url(url: str) -> str:
     (values of a repeated key keep their order). Path case and percent-encoding are kept as
     written. A string that does not parse as a URL comes back stripped.
     """
+    return _normalize_url(url, keep_anchor=False)
+
+
+def display_url(url: str) -> str:
+    """The link shown to readers: ``canonical_url`` but keeping anchors.
+
+    A fragment that marks a place (``#item-3``, a daily blog whose items are anchors on one
+    page) stays; a tracking fragment (``#xtor=RSS-3``, ``#ref=rss``, ``#utm_source=x``) goes,
+    and so do tracking pairs inside a fragment that also carries other state.
+    """
+    return _normalize_url(url, keep_anchor=True)
+
+
+def _normalize_url(url: str, *, keep_anchor: bool) -> str:
     text = url.strip()
     try:
         parts = urlsplit(text)
@@ -142,12 +157,38 @@ def canonical_url(url: str) -> str:
     query = "&".join(pair for _, pair in kept)
 
     path = _strip_amp_segment(path)
-    fragment = parts.fragment if parts.fragment.startswith("!") else ""
+    if parts.fragment.startswith("!"):
+        fragment = parts.fragment
+    elif keep_anchor:
+        fragment = _clean_fragment(parts.fragment)
+    else:
+        fragment = ""
     return urlunsplit((scheme, netloc, path, query, fragment))
 
 
 def _is_tracking(key: str) -> bool:
     return key in _TRACKING_EXACT or key.startswith(_TRACKING_PREFIXES)
+
+
+# Keys that only say where a click came from when they appear in a fragment. A fragment never
+# reaches the server, so "#ref=rss" or "#source=feed" cannot select content; in a query string
+# the same names may (``?ref=main`` on a code host), so they are not tracking there.
+_FRAGMENT_TRACKING: Final = frozenset(
+    {"ref", "src", "source", "from", "via", "echobox", "rss", "feed", "cmp", "campaign", "medium"}
+)
+
+
+def _clean_fragment(fragment: str) -> str:
+    """A fragment without tracking pairs; a plain anchor ("section-2") is returned as is."""
+    if not fragment or "=" not in fragment:
+        return fragment
+    kept = []
+    for pair in fragment.split("&"):
+        key = unquote_plus(pair.partition("=")[0]).strip().lower()
+        if not key or _is_tracking(key) or key in _FRAGMENT_TRACKING:
+            continue
+        kept.append(pair)
+    return "&".join(kept)
 
 
 def _strip_amp_segment(path: str) -> str:
@@ -162,14 +203,17 @@ def _strip_amp_segment(path: str) -> str:
 
 
 def entry_key(entry: ParsedEntry) -> str:
-    """The entry's identity within its feed: guid, else canonical link, else a content hash.
+    """The entry's identity within its feed: guid, else the shown link (``display_url``:
+    tracking removed, anchors kept), else a content hash.
 
     The hash fallback uses title + published date, so an edited text keeps the identity.
     """
     if entry.guid and entry.guid.strip():
         return entry.guid.strip()
     if entry.link and entry.link.strip():
-        return canonical_url(entry.link)
+        # Anchors are kept: items that are anchors on one page (#item-1, #item-2) are
+        # different entries, not one.
+        return display_url(entry.link)
     published = entry.published.isoformat() if entry.published else ""
     digest = hashlib.sha256(f"{entry.title}\x1f{published}".encode()).hexdigest()
     return f"sha256:{digest}"
@@ -206,24 +250,33 @@ def _title_from_text(text: str) -> str:
     return cap_text(_WS.sub(" ", first).strip(), _DERIVED_TITLE_MAX)
 
 
+class LangJudge(Protocol):
+    """Decides a story's language from its title and text; ``prior`` is a declared language
+    used only when the text cannot tell (``bot.analyze.judge_story_lang``)."""
+
+    def __call__(self, title: str, text: str, prior: str | None) -> LangGuess: ...
+
+
 def to_story(
     entry: ParsedEntry,
     *,
     feed_url: str,
     source: str,
     lang_hint: str | None,
-    detect_lang: Callable[[str], str],
+    detect_lang: LangJudge,
     base_url: str | None = None,
 ) -> Story | None:
     """Turn a parsed entry into a Story, or None when it has nothing to show.
 
-    Relative links resolve against ``feed_url``. Only http(s) links are kept; without one the
-    story points at ``base_url`` (the feed's site link) when that is http(s), else it is
-    skipped. Language: ``lang_hint`` when it is a Warta language, else the declared language
-    when it is one, else ``detect_lang(title + text)``.
+    The text is the entry's plain text without publisher boilerplate (teasers, bylines, tags,
+    captions: see ``bot.feeds.boilerplate``), so what is stored, scored and summarized is the
+    article. Relative links resolve against ``feed_url``. Only http(s) links are kept; without
+    one the story points at ``base_url`` (the feed's site link) when that is http(s), else it is
+    skipped. Language: ``detect_lang(title, text, prior)`` where the prior is ``lang_hint`` (the
+    operator's setting for the feed), else the entry's or feed's declared language.
     """
     title = entry.title.strip()
-    text = entry.text.strip()
+    text = strip_boilerplate(entry.text.strip())
     if not title and not text:
         return None
     url = _story_url(entry.link, feed_url)
@@ -234,13 +287,7 @@ def to_story(
     if not title:
         title = _title_from_text(text)
 
-    if lang_hint in LANGS:
-        lang = lang_hint
-    elif entry.lang in LANGS:
-        lang = entry.lang
-    else:
-        lang = detect_lang(f"{title}\n\n{text}")
-
+    guess = detect_lang(title, text, lang_hint if lang_hint in LANGS else entry.lang)
     return Story(
         feed_url=feed_url,
         key=entry_key(entry),
@@ -248,9 +295,10 @@ def to_story(
         title=title,
         text=text,
         source=source,
-        lang=lang,
+        lang=guess.lang,
         published=entry.published,
         content_hash=entry_hash(entry),
+        lang_guess=guess,
     )
 
 
@@ -263,4 +311,4 @@ def _story_url(link: str | None, feed_url: str) -> str | None:
         return None
     if not is_http_url(absolute):
         return None
-    return canonical_url(absolute)
+    return display_url(absolute)

@@ -2,7 +2,10 @@
 
 Two parsers sit behind one function. ``feedparser_rs`` (Rust) is the fast path; feedparser 6
 is the reference and takes over whenever the fast one is unsure: it flagged the document as
-malformed (bozo), found no entries, produced U+FFFD (a decoding guess went wrong) or raised.
+malformed (bozo), found no entries, produced U+FFFD (a decoding guess went wrong) or raised,
+or the document has a shape on which the fast parser is known to diverge from feedparser
+(links on private hosts emptied, a nested <title> taking the item's place: see
+``_fast_may_serve``). Each divergence found on real feeds has a fixture in tests/data/feeds.
 feedparser's loose parser recovers far more broken feeds, at a fraction of the speed.
 
 Hostile input is refused before either parser sees it: feedparser's loose parser expands
@@ -71,8 +74,9 @@ def parse_feed(
 ) -> ParsedFeed:
     """Parse a feed document given as bytes.
 
-    ``url`` is where the document came from (relative links resolve against it); ``headers``
-    are the HTTP response headers (charset, Content-Location, Content-Language).
+    ``url`` is where the document came from; relative links resolve against the feed's site
+    link, else against ``url``. ``headers`` are the HTTP response headers (charset,
+    Content-Location, Content-Language).
 
     Each entry's ``text`` is made from its ``body`` on first read, so a poll that finds an
     entry already stored (same key, same content hash over title + body) never pays for
@@ -107,7 +111,7 @@ def parse_feed(
     try:
         slow = feedparser.parse(
             data,
-            response_headers=_feedparser_headers(hdrs, url),
+            response_headers=_feedparser_headers(hdrs),
             sanitize_html=False,
             resolve_relative_uris=False,
         )
@@ -146,7 +150,7 @@ def parse_feed_with(
     elif parser == "feedparser":
         result = feedparser.parse(
             data,
-            response_headers=_feedparser_headers(hdrs, url),
+            response_headers=_feedparser_headers(hdrs),
             sanitize_html=False,
             resolve_relative_uris=False,
         )
@@ -197,16 +201,34 @@ def _reason(result: Any) -> str | None:
     return str(exc)[:300] if exc else None
 
 
-def _feedparser_headers(hdrs: dict[str, str], url: str | None) -> dict[str, str]:
+def _feedparser_headers(hdrs: dict[str, str]) -> dict[str, str]:
+    # The document's URL is deliberately not passed as Content-Location: feedparser would
+    # resolve relative links against it (a file:// URL for `inspect --file`, where the stories
+    # were then dropped), while Warta resolves them against the feed's site link first, then
+    # the document's URL, whichever parser served (see _convert).
     out = dict(hdrs)
-    if url and "content-location" not in out:
-        # feedparser resolves relative links against Content-Location when parsing bytes.
-        out["content-location"] = url
     if out and "content-type" not in out:
         # With any headers present feedparser flags a missing Content-Type as bozo; a body of
         # unknown type is read as XML (declaration/BOM decide the charset), as without headers.
         out["content-type"] = "application/xml"
     return out
+
+
+# <title> elements a document may hold besides one per entry: the channel's, its <image>'s and
+# its <textInput>'s (RSS), an Atom <source>'s.
+_SPARE_TITLES: Final = 3
+
+
+def _nested_titles(data: bytes, entries: int) -> bool:
+    """True when the document has more un-prefixed <title> elements than its entries explain.
+
+    feedparser_rs 0.7 lets a <title> nested in another element of an item overwrite the item's
+    own (an RSS <author> carrying <name> and a job <title>, as a large vendor's blog does); the
+    author's job then becomes every story's headline. Counting is one pass of bytes.count; a
+    surplus (nested titles, or <title> inside CDATA markup) sends the document to feedparser,
+    which keeps the item's own title.
+    """
+    return data.count(b"<title") > entries + _SPARE_TITLES
 
 
 class _Untrusted(Exception):
@@ -218,11 +240,20 @@ def _fast_may_serve(result: Any, data: bytes) -> bool:
 
     Besides bozo/empty/U+FFFD this covers what comparing both parsers over feedparser's own
     test corpus showed the fast parser to miss: base64 Atom content, dcterms dates, and
-    entries whose text sits in elements it does not map (xhtml:body, fullitem).
+    entries whose text sits in elements it does not map (xhtml:body, fullitem); and what
+    comparing them on real publishers' feeds showed: links on private hosts emptied (checked
+    per entry) and titles nested in other elements (see _nested_titles).
     """
     if result.bozo or not result.entries:
         return False
-    if "\ufffd" in (result.feed.get("title") or ""):
+    feed = result.feed
+    if "\ufffd" in (feed.get("title") or ""):
+        return False
+    if feed.get("link") == "":
+        # feedparser_rs 0.7 empties links to loopback/private/.lan hosts (the self-hosted
+        # RSS-Bridge case) instead of returning them; feedparser keeps them.
+        return False
+    if _nested_titles(data, len(result.entries)):
         return False
     # A plain substring scan first: the regex alone costs ten times more on a 100 KB feed.
     return not (
@@ -290,7 +321,9 @@ def _convert(
         headers.get("content-language")
     )
     feed_link = _http_link(feed.get("link"), url)
-    ctx = _Context(url=url, feed_lang=feed_lang, data=data)
+    # Relative entry links resolve against the feed's site link, then the document's URL: a
+    # feed read from a file (file:// URL) still yields web links when it names its site.
+    ctx = _Context(url=feed_link or url, feed_lang=feed_lang, data=data)
     entries = [_entry(raw, ctx) for raw in result.entries[:MAX_ENTRIES]]
     bozo = bool(result.get("bozo"))
     return ParsedFeed(
@@ -337,6 +370,8 @@ def _entry(raw: Any, ctx: _Context) -> ParsedEntry:
         for value in (title, summary, link, guid, author):
             if value and "\ufffd" in value:
                 raise _Untrusted
+        if link == "":
+            raise _Untrusted  # a private-host link the fast parser emptied (see _fast_may_serve)
 
     body = ""
     kind: Any = None

@@ -23,8 +23,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "digest_title": "Ringkasan AI & Seniman — {date}",
         "digest_empty": "Belum ada berita baru tentang AI dan seniman sejak ringkasan terakhir.",
         "digest_also": "Juga diberitakan: {sources}",
-        "digest_other_lang_en": "Poin-poin dalam bahasa Inggris (sumber berbahasa Inggris).",
-        "digest_other_lang_id": "Poin-poin dalam bahasa Indonesia (sumber berbahasa Indonesia).",
+        "digest_section_en": "Berita berbahasa Inggris",
+        "digest_section_id": "Berita berbahasa Indonesia",
         "digest_footer": "{count} berita · {window}",
         "digest_why": "Alasan: {terms}",
         # ---- command replies
@@ -206,8 +206,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "digest_title": "AI & Artists Digest — {date}",
         "digest_empty": "No new stories about AI and artists since the last digest.",
         "digest_also": "Also reported by: {sources}",
-        "digest_other_lang_en": "Bullets in English (English-language source).",
-        "digest_other_lang_id": "Bullets in Indonesian (Indonesian-language source).",
+        "digest_section_en": "Stories in English",
+        "digest_section_id": "Stories in Indonesian",
         "digest_footer": "{count} stories · {window}",
         "digest_why": "Why: {terms}",
         # ---- command replies

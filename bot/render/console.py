@@ -10,6 +10,7 @@ import textwrap
 import unicodedata
 
 from bot.commands import Reply
+from bot.lang.reasons import reasons_text
 from bot.lang.strings import t
 from bot.models import Digest
 
@@ -40,8 +41,13 @@ def render_digest(digest: Digest) -> str:
     lines = [clean(digest.title), "=" * min(WIDTH, len(digest.title))]
     if not digest.entries:
         lines += ["", clean(digest.empty_text)]
+    in_other = False
     for n, entry in enumerate(digest.entries, 1):
         story = entry.story
+        if entry.other_lang and not in_other and digest.other_heading:
+            in_other = True
+            heading = clean(digest.other_heading)
+            lines += ["", heading, "-" * min(WIDTH, len(heading))]
         lines.append("")
         lines.append(
             _wrap(entry.summary.headline or story.title, f"{n}. ", " " * (len(str(n)) + 2))
@@ -55,8 +61,8 @@ def render_digest(digest: Digest) -> str:
         if entry.also:
             sources = ", ".join(clean(a.source) for a in entry.also)
             lines.append(_wrap(t("digest_also", digest.lang, sources=sources), pad, pad))
-        if entry.topic.matched:
-            terms = ", ".join(m.split(":", 1)[-1] for m in entry.topic.matched[:6])
+        terms = reasons_text(entry.topic.matched, digest.lang)
+        if terms:
             lines.append(_wrap(t("digest_why", digest.lang, terms=terms), pad, pad))
     if digest.footer:
         lines += ["", clean(digest.footer)]

@@ -239,7 +239,15 @@ def render_digest(digest: Digest) -> list[MessagePayload]:
         body = escape(digest.empty_text or "")
         content = clip(f"{header}\n{body}" if header else body, CONTENT_MAX)
         return [{"content": content or ELLIPSIS, "embeds": []}]
-    embeds = [story_embed(entry, digest.lang) for entry in digest.entries]
+    embeds: list[dict[str, Any]] = []
+    in_other = False
+    for entry in digest.entries:
+        if entry.other_lang and not in_other and digest.other_heading:
+            # The other-language section opens with one heading embed of its own.
+            in_other = True
+            heading = clip(digest.other_heading, TITLE_MAX)
+            embeds.append({"type": "rich", "title": heading, "color": ACCENT})
+        embeds.append(story_embed(entry, digest.lang))
     return _pack(embeds, header or None)
 
 

@@ -260,7 +260,11 @@ def render_digest(digest: Digest) -> list[str]:
     blocks = [title]
     if not digest.entries:
         blocks.append(Block((Seg(clean_text(digest.empty_text)),)))
+    in_other = False
     for n, entry in enumerate(digest.entries, 1):
+        if entry.other_lang and not in_other and digest.other_heading:
+            in_other = True
+            blocks.append(Block((Seg(clean_text(digest.other_heading), (("b", None),)),)))
         blocks.append(_entry_block(n, entry, digest.lang))
     if digest.footer:
         blocks.append(Block((Seg(clean_text(digest.footer), (("i", None),)),)))
