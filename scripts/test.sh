@@ -2,7 +2,9 @@
 # Runs the whole test suite, installing what it needs first: the Python dependencies in .venv,
 # the Telegram Bot API emulator (npm), a PostgreSQL server when none answers on
 # 127.0.0.1:5432, and Debian's chromium + chromium-driver for the browser tests. Lints (ruff,
-# mypy --strict, hadolint) run before the tests.
+# mypy --strict, hadolint) run before the tests. Then the suite runs a second time in
+# .venv-lowest, on the lowest versions pyproject.toml allows (uv's lowest-direct resolution), so a
+# floor that no longer works fails CI instead of a user's install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -76,13 +78,26 @@ log "lint: ruff, mypy --strict, hadolint"
 .venv/bin/mypy
 .venv/bin/hadolint Dockerfile
 
+run_pytest() {  # run_pytest PYTHON ARGS...: pytest's status, with "no tests" made a failure
+  local python=$1 rc
+  shift
+  set +e
+  "$python" -m pytest "$@"
+  rc=$?
+  set -e
+  if [ "$rc" = 5 ]; then
+    echo "pytest collected no tests: that is a failure" >&2
+    return 1
+  fi
+  return "$rc"
+}
+
 log "tests"
-set +e
-.venv/bin/python -m pytest "$@"
-rc=$?
-set -e
-if [ "$rc" = 5 ]; then
-  echo "pytest collected no tests: that is a failure" >&2
-  exit 1
-fi
-exit "$rc"
+run_pytest .venv/bin/python "$@"
+
+log "tests on the lowest allowed versions (uv --resolution lowest-direct, no lint)"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
+rm -rf .venv-lowest
+.venv/bin/uv venv --quiet --python "$(command -v "$PY")" .venv-lowest
+.venv/bin/uv pip install --quiet --python .venv-lowest/bin/python --resolution lowest-direct -e '.[dev]'
+run_pytest .venv-lowest/bin/python -p no:cacheprovider "$@"

@@ -612,7 +612,7 @@ async def test_subscribe_digest_search_and_permissions_on_discord(
     assert "\\<@\u200b123456789012345678>" in everything
     assert "\\*\\*Eksklusif\\*\\*" in everything
     assert "\\*\\*bold\\*\\*" in everything
-    assert "\\[klaim hadiah]" in everything
+    assert "\\[klaim hadiah\\]\\(https://evil.example/phish)" in everything
     [long_title] = [title for title, _, url in shown(posted) if url.endswith("uji-baru-3")]
     assert len(long_title) == 256  # a 366-character feed title, clipped by the renderer
     assert long_title.endswith("…")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeGuard
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -114,7 +114,7 @@ def _lower_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
     return out
 
 
-def _refused_at_connect(e: BaseException) -> bool:
+def _refused_at_connect(e: BaseException) -> TypeGuard[aiohttp.ClientConnectorError]:
     """Whether ``e`` is the connector reporting that netguard's socket factory refused the
     address (alone, or as one of several attempts that aiohappyeyeballs folds into one
     OSError whose message lists them)."""
@@ -369,7 +369,7 @@ class Fetcher:
                 raise  # TimeoutError is an OSError: keep it for the deadline handler
             except (aiohttp.ClientError, OSError) as e:
                 if _refused_at_connect(e):
-                    raise BlockedURL(str(getattr(e, "os_error", e))) from e
+                    raise BlockedURL(str(e.os_error)) from e
                 raise FetchError(_describe(e)) from e
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
