@@ -6,7 +6,6 @@ CLI commands and ``warta run`` share one way to build the pipeline.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -17,27 +16,14 @@ from typing import Self
 from bot.analyze import default_scorer
 from bot.config import Settings, load_feeds_file
 from bot.feeds.fetch import Fetcher
-from bot.logsafe import TokenMaskFilter, register_secret
+from bot.logsafe import setup_logging
 from bot.models import Feed
 from bot.store import SQLStore, open_store
 from bot.topic import TopicScorer
 
+__all__ = ["USER_AGENT", "App", "setup_logging"]  # setup_logging lives in logsafe: cheap CLI start
+
 USER_AGENT = "Warta/0.1 (+https://github.com/warta-bot/warta; news digest bot)"
-
-
-def setup_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    for secret in (settings.telegram_token, settings.discord_token, settings.llm_api_key):
-        register_secret(secret)
-    handler.addFilter(TokenMaskFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
-    # httpx logs every request URL at INFO, tokens included; keep it quiet. Alembic announces
-    # every migration check at INFO on each start.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @dataclass(slots=True)

@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"warta: {e}", file=sys.stderr)
         return EXIT_USAGE
-    from bot.app import setup_logging
+    from bot.logsafe import setup_logging
 
     setup_logging(settings)
     try:

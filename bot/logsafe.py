@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 _TOKEN_PATTERNS = (
     re.compile(r"(?<=/bot)(\d+):[^/\s?#\"']+"),  # Telegram API URLs: .../bot<id>:<secret>/method
@@ -57,3 +61,18 @@ def install_log_filter(logger: logging.Logger | None = None) -> TokenMaskFilter:
         if not any(isinstance(f, TokenMaskFilter) for f in handler.filters):
             handler.addFilter(token_filter)
     return token_filter
+
+
+def setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for secret in (settings.telegram_token, settings.discord_token, settings.llm_api_key):
+        register_secret(secret)
+    handler.addFilter(TokenMaskFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    # httpx logs every request URL at INFO, tokens included; keep it quiet. Alembic announces
+    # every migration check at INFO on each start.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
