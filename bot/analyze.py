@@ -3,13 +3,20 @@
 ``warta analyze`` contract (kept stable: quality evaluation is built on it): one JSON object per
 input line ``{"id", "title", "text", "lang"?}`` gives one output line, in order:
 ``{"id", "lang", "relevance", "relevant", "matched", "bullets"}``; a bad line gives
-``{"id", "error"}`` and the rest go on.
+``{"id", "error"}`` and the rest go on. ``bullets`` is empty for a story off the topic unless
+``--all-bullets`` (``all_bullets=True``) is given: summarizing cost more than everything else
+together, and an off-topic story reaches no chat.
+
+At ingest a story is summarized only when it can reach a chat: relevant to the topic, or
+widened into some subscription by one of its ``+keywords`` (``widen``, read from the store once
+per poll). The others are stored with no bullets; whoever shows one (a digest, ``/story``)
+summarizes it then (:func:`bot.summarize.extractive.summarize_text`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,14 +24,14 @@ from typing import Any
 from bot.lang.detect import detect_lang
 from bot.models import Summary, TopicResult
 from bot.summarize.extractive import summarize_text
-from bot.topic import TopicScorer
+from bot.topic import TopicScorer, widened_by
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
     lang: str
     topic: TopicResult
-    summary: Summary
+    summary: Summary  # bullets empty when the story was not summarized (see ``analyze``)
 
 
 @lru_cache(maxsize=4)
@@ -54,15 +61,30 @@ def analyze(
     lang: str | None = None,
     keywords: tuple[str, ...] = (),
     scorer: TopicScorer | None = None,
+    widen: Sequence[str] | None = None,
 ) -> Analysis:
+    """Language, topic and quick facts of one story.
+
+    ``widen=None`` summarizes every story. Given a list of bare ``+keyword`` terms (every
+    subscription's, maybe empty), only a story that can reach a chat is summarized: relevant,
+    or widened by one of them; the others get a Summary with no bullets.
+    """
     lang = story_lang(title, text, lang)
     topic = (scorer or default_scorer()).score(title, text, lang, keywords=keywords)
-    summary = summarize_text(title, text, lang)
+    if widen is None or topic.relevant or widened_by(topic, title, text, widen):
+        summary = summarize_text(title, text, lang)
+    else:
+        summary = Summary(headline=title, bullets=(), lang=lang, method="none")
     return Analysis(lang=lang, topic=topic, summary=summary)
 
 
-def analyze_record(record: dict[str, Any], *, scorer: TopicScorer | None = None) -> dict[str, Any]:
-    """One ``warta analyze`` output object for one input object. Raises ValueError on bad input."""
+def analyze_record(
+    record: dict[str, Any], *, scorer: TopicScorer | None = None, all_bullets: bool = False
+) -> dict[str, Any]:
+    """One ``warta analyze`` output object for one input object. Raises ValueError on bad input.
+
+    Bullets only for a relevant story unless ``all_bullets`` (quality evaluation wants them for
+    every story)."""
     if not isinstance(record, dict):
         raise ValueError("each line must be a JSON object")
     rid = record.get("id")
@@ -74,7 +96,11 @@ def analyze_record(record: dict[str, Any], *, scorer: TopicScorer | None = None)
         raise ValueError("record has neither 'title' nor 'text'")
     declared = record.get("lang")
     result = analyze(
-        title, text, lang=declared if isinstance(declared, str) else None, scorer=scorer
+        title,
+        text,
+        lang=declared if isinstance(declared, str) else None,
+        scorer=scorer,
+        widen=None if all_bullets else (),
     )
     return {
         "id": rid,
@@ -86,7 +112,9 @@ def analyze_record(record: dict[str, Any], *, scorer: TopicScorer | None = None)
     }
 
 
-def analyze_lines(lines: Iterable[str], *, scorer: TopicScorer | None = None) -> Iterator[str]:
+def analyze_lines(
+    lines: Iterable[str], *, scorer: TopicScorer | None = None, all_bullets: bool = False
+) -> Iterator[str]:
     """JSON lines in, JSON lines out, one per non-blank input line, in order."""
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
@@ -96,7 +124,7 @@ def analyze_lines(lines: Iterable[str], *, scorer: TopicScorer | None = None) ->
             record = json.loads(line)
             if isinstance(record, dict):
                 rid = record.get("id")
-            out = analyze_record(record, scorer=scorer)
+            out = analyze_record(record, scorer=scorer, all_bullets=all_bullets)
         except (ValueError, TypeError) as e:  # json.JSONDecodeError is a ValueError
             out = {"id": rid if rid is not None else f"line {lineno}", "error": str(e)}
         yield json.dumps(out, ensure_ascii=False)

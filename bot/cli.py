@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", help="score and summarize JSON lines {id,title,text,lang?}")
     analyze.add_argument("input", nargs="?", default="-", help="file, or - for stdin")
+    analyze.add_argument(
+        "--all-bullets",
+        action="store_true",
+        help="summarize off-topic stories too (by default only relevant ones get bullets)",
+    )
 
     sub.add_parser("health", help="exit 0 while a running `warta run` keeps its heartbeat fresh")
 
@@ -148,7 +153,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
     if args.input == "-":
         lines = sys.stdin
-        for out in analyze_lines(lines):
+        for out in analyze_lines(lines, all_bullets=args.all_bullets):
             print(out, flush=False)
         return 0
     path = Path(args.input)
@@ -156,7 +161,7 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"warta: no such file: {path}", file=sys.stderr)
         return EXIT_USAGE
     with path.open(encoding="utf-8", errors="replace") as fh:
-        for out in analyze_lines(fh):
+        for out in analyze_lines(fh, all_bullets=args.all_bullets):
             print(out)
     return 0
 

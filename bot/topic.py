@@ -45,7 +45,7 @@ from bot.errors import ConfigError
 from bot.models import TopicResult
 from bot.termscan import TermScan, needle_spec
 
-__all__ = ["TopicScorer", "default_topics_path", "parse_keywords"]
+__all__ = ["TopicScorer", "default_topics_path", "parse_keywords", "widened_by"]
 
 _REPO_TOPICS = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
 
@@ -98,6 +98,19 @@ def _matches(
         if m is not None:
             end = m.end()
             yield m
+
+
+def widened_by(topic: TopicResult, title: str, text: str, widen: Sequence[str]) -> bool:
+    """Whether some ``+term`` in ``widen`` (bare terms) would make this off-topic story relevant
+    for a subscription that has it: the rule of ``score(keywords=...)``, without rescoring.
+    ``topic`` is the story's own result (no keywords)."""
+    if topic.relevant or not widen:
+        return False
+    # score() widens only a story with some AI or creative-work signal of its own.
+    if not any(m.startswith(("ai:", "art:")) for m in topic.matched):
+        return False
+    doc = f"{title or ''}\n\n{text or ''}"
+    return any(_keyword_pattern(kw).search(doc) for kw in widen)
 
 
 @lru_cache(maxsize=512)

@@ -89,7 +89,10 @@ def test_analyze_contract_keeps_order_and_reports_bad_lines(tmp_path: Path) -> N
     assert "error" in bad
     assert c["relevant"] is False
     assert c["lang"] == "id"
+    assert c["bullets"] == []  # off the topic: not summarized unless --all-bullets
     assert "error" in d
+    every = warta("analyze", "--all-bullets", tmp=tmp_path, stdin=lines[2] + "\n")
+    assert json.loads(every.stdout)["bullets"]
 
 
 def test_analyze_missing_file_is_a_usage_error(tmp_path: Path) -> None:
