@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from bot.cluster import ClusterItem, cluster
@@ -39,6 +39,14 @@ class StoryReader(Protocol):
         min_relevance: float | None = None,
         limit: int = 200,
     ) -> list[Story]: ...
+
+
+@runtime_checkable
+class BulletCache(Protocol):
+    """A store that keeps quick facts computed on demand (SQLStore): ingest summarizes only
+    stories that can reach a chat, so a digest may be the first to summarize one."""
+
+    async def save_bullets(self, bullets: Mapping[int, Sequence[str]]) -> None: ...
 
 
 class ComposeFn(Protocol):
@@ -194,6 +202,13 @@ async def compose_digest(
         max_stories=max_stories,
         scorer=scorer,
     )
+    if isinstance(store, BulletCache):
+        fresh = {
+            e.story.id: e.summary.bullets
+            for e in digest.entries
+            if e.story.id is not None and not e.story.bullets and e.summary.bullets
+        }
+        await store.save_bullets(fresh)
     if summarizer is not None and summarizer.name != "extractive":
         await translate_entries(digest, summarizer)
     return digest
