@@ -81,17 +81,15 @@ class App:
         if not file.exists():
             return 0
         known = {f.url for f in await self.store.list_feeds()}
-        added = 0
-        for spec in load_feeds_file(file):
-            if spec.url in known:
-                continue
-            await self.store.add_feed(
-                Feed(
-                    url=spec.url,
-                    title=spec.title,
-                    lang=spec.lang,
-                    interval_s=spec.interval_s or self.settings.poll_interval_s,
-                )
+        new = [
+            Feed(
+                url=spec.url,
+                title=spec.title,
+                lang=spec.lang,
+                interval_s=spec.interval_s or self.settings.poll_interval_s,
             )
-            added += 1
-        return added
+            for spec in load_feeds_file(file)
+            if spec.url not in known
+        ]
+        await self.store.add_feeds(new)  # one transaction, however long the file
+        return len({f.url for f in new})

@@ -295,15 +295,18 @@ async def _feeds(app: Any, args: argparse.Namespace) -> int:
             return EXIT_USAGE
         known = {f.url for f in await store.list_feeds()}
         specs = [s for s in parse_opml(data) if s.url not in known]
-        for spec in specs:
-            await store.add_feed(
+        # One transaction for the whole file: 10,000 feeds in one batch, not one commit each.
+        await store.add_feeds(
+            [
                 Feed(
                     url=spec.url,
                     lang=spec.lang,
                     title=spec.title,
                     interval_s=app.settings.poll_interval_s,
                 )
-            )
+                for spec in specs
+            ]
+        )
         print(f"imported {len(specs)} feeds")
         return 0
     if args.action == "export":

@@ -227,3 +227,22 @@ async def test_digest_summarizes_a_bare_story_and_caches_it(
     cached = await store.get_story(bare.id)
     assert cached is not None
     assert cached.bullets == entry.summary.bullets
+
+
+async def test_add_feeds_in_one_batch_keeps_known_state(store: SQLStore) -> None:
+    known = await store.add_feed(Feed(url="https://known.example/rss", title="Kept"))
+    known.failures = 3
+    await store.save_feeds([known])
+    urls = [f"https://f{n}.example/rss" for n in range(1200)]  # more than one chunk
+    await store.add_feeds(
+        [Feed(url=u, interval_s=600) for u in urls]
+        + [Feed(url="https://known.example/rss", title="New title", lang="en")]
+        + [Feed(url=urls[0], title="Twice")]
+    )
+    feeds = {f.url: f for f in await store.list_feeds()}
+    assert len(feeds) == 1201
+    assert feeds[urls[5]].interval_s == 600
+    assert feeds[urls[5]].next_check_at is not None  # due at once
+    assert feeds[urls[0]].title == "Twice"
+    kept = feeds["https://known.example/rss"]
+    assert (kept.title, kept.failures, kept.lang) == ("Kept", 3, "en")

@@ -377,23 +377,41 @@ class SQLStore:
 
     # ------------------------------------------------------------------ feeds
 
-    async def add_feed(self, feed: Feed) -> Feed:
-        values: dict[str, Any] = {"url": feed.url, "lang": feed.lang, "interval_s": feed.interval_s}
-        values |= _feed_state(feed)
-        if values["next_check_at"] is None:
-            values["next_check_at"] = _now()
-        ins = self._insert(feeds).values(values)
-        stmt = ins.on_conflict_do_update(
+    def _add_feed_stmt(self) -> Any:
+        ins = self._insert(feeds)
+        return ins.on_conflict_do_update(
             index_elements=[feeds.c.url],
             set_={
                 "interval_s": ins.excluded.interval_s,
                 "lang": ins.excluded.lang,
                 "title": func.coalesce(feeds.c.title, ins.excluded.title),
             },
-        ).returning(*feeds.c)
+        )
+
+    @staticmethod
+    def _new_feed_row(feed: Feed, now: datetime) -> dict[str, Any]:
+        values: dict[str, Any] = {"url": feed.url, "lang": feed.lang, "interval_s": feed.interval_s}
+        values |= _feed_state(feed)
+        if values["next_check_at"] is None:
+            values["next_check_at"] = now
+        return values
+
+    async def add_feed(self, feed: Feed) -> Feed:
+        stmt = self._add_feed_stmt().values(self._new_feed_row(feed, _now())).returning(*feeds.c)
         async with self._write() as conn:
             row = (await conn.execute(stmt)).one()
         return _feed(row)
+
+    async def add_feeds(self, feeds_: Sequence[Feed]) -> None:
+        """``add_feed`` for many feeds in one transaction and one batch (OPML import of
+        thousands of feeds); for a url given twice the last wins."""
+        now = _now()
+        rows = {f.url: self._new_feed_row(f, now) for f in feeds_}
+        if not rows:
+            return
+        async with self._write() as conn:
+            for chunk in _chunks(list(rows.values())):
+                await conn.execute(self._add_feed_stmt(), list(chunk))
 
     async def remove_feed(self, url: str) -> bool:
         async with self._write() as conn:
