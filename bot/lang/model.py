@@ -31,6 +31,7 @@ import numpy as np
 __all__ = ["CompactIdentifier", "load_compact"]
 
 _KEPT_BYTES = 128  # ASCII
+_CHUNK = 4096  # states per step when renumbering transitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +83,43 @@ class CompactIdentifier:
         return self.langs[i], float(scores[i])
 
 
-def _uint(a: array[int]) -> Any:
-    return np.frombuffer(a, dtype={2: np.uint16, 4: np.uint32, 8: np.uint64}[a.itemsize])
-
-
 def load_compact(langs: tuple[str, ...]) -> CompactIdentifier:
     """Read py3langid's packaged model and keep the part ``langs`` need (see module doc).
 
-    Raises ValueError when py3langid does not know one of ``langs``."""
-    from py3langid.langid import MODEL_DIR, MODEL_FILE
-    from py3langid.modelio import load_model
+    Raises ValueError when py3langid does not know one of ``langs`` or its model file has
+    another layout."""
+    model = _build(langs)
+    _give_back_freed_memory()  # after _build's locals are gone
+    return model
 
-    ptc, pc, classes, nextmove, row_of, out = load_model(MODEL_DIR / MODEL_FILE)
+
+def _read_arrays(names: tuple[str, ...]) -> dict[str, Any]:
+    """The named arrays of py3langid's model file (npz inside LZMA; its layout is documented
+    in py3langid.modelio), read one by one as numpy arrays: py3langid's own loader copies
+    them into lists and stdlib arrays, which would double the peak while loading."""
+    import lzma
+    import shutil
+    import tempfile
+
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryFile(suffix=".npz") as tmp:
+        with lzma.open(MODEL_DIR / MODEL_FILE) as src:
+            shutil.copyfileobj(src, tmp, length=1 << 20)
+        tmp.seek(0)
+        with np.load(tmp, allow_pickle=False) as data:
+            missing = set(names) - set(data.files)
+            if missing:
+                raise ValueError(f"py3langid model without {sorted(missing)}: unknown layout")
+            for name in names:
+                out[name] = data[name]
+    return out
+
+
+def _build(langs: tuple[str, ...]) -> CompactIdentifier:
+    model = _read_arrays(("classes", "ptc", "pc", "nextmove", "nextmove_row", "out_feat"))
+    classes = [str(c) for c in model.pop("classes").tolist()]
     unknown = set(langs) - set(classes)
     if unknown:
         raise ValueError(f"py3langid does not know {sorted(unknown)}")
@@ -101,9 +127,11 @@ def load_compact(langs: tuple[str, ...]) -> CompactIdentifier:
     # first, and that must be the same language as before.
     cols = sorted(classes.index(lang) for lang in langs)
     langs = tuple(classes[c] for c in cols)
-    table = _uint(nextmove).reshape(-1, 256)[:, :_KEPT_BYTES]
-    row_of_state = _uint(row_of)
-    del nextmove, row_of
+    all_weights = np.ascontiguousarray(model.pop("ptc")[:, cols])  # 3 of 142 columns
+    prior = np.asarray(model.pop("pc"), dtype=np.float32)[cols]
+    out = model.pop("out_feat")
+    row_of_state = model.pop("nextmove_row")
+    table = model.pop("nextmove").reshape(-1, 256)[:, :_KEPT_BYTES]
 
     # States an ASCII text can reach: those whose n-gram is ASCII (a prefix-closed set).
     seen = np.zeros(len(row_of_state), dtype=bool)
@@ -115,11 +143,13 @@ def load_compact(langs: tuple[str, ...]) -> CompactIdentifier:
         seen[nxt] = True
         frontier = nxt.astype(np.int64)
     kept = np.flatnonzero(seen)  # sorted: the start state 0 stays 0
-    new_id = np.zeros(len(row_of_state), dtype=np.int64)
-    new_id[kept] = np.arange(len(kept))
     dtype = np.uint16 if len(kept) < 1 << 16 else np.uint32
+    new_id = np.zeros(len(row_of_state), dtype=dtype)
+    new_id[kept] = np.arange(len(kept), dtype=dtype)
     moves = np.zeros((len(kept), _KEPT_BYTES + 1), dtype=dtype)  # last column: back to 0
-    moves[:, :_KEPT_BYTES] = new_id[table[row_of_state[kept]]]
+    for lo in range(0, len(kept), _CHUNK):  # in chunks: the full gather would be ~25 MB
+        part = kept[lo : lo + _CHUNK]
+        moves[lo : lo + _CHUNK, :_KEPT_BYTES] = new_id[table[row_of_state[part]]]
     del table, row_of_state, seen, new_id
     # Share identical rows (as py3langid's file does): about three states per row.
     packed = np.ascontiguousarray(moves).view(np.dtype((np.void, moves.shape[1] * moves.itemsize)))
@@ -133,9 +163,8 @@ def load_compact(langs: tuple[str, ...]) -> CompactIdentifier:
     feature_id = np.full(int(features.max()) + 1 if len(features) else 1, -1, dtype=np.int64)
     feature_id[features] = np.arange(len(features))
     output = np.where(old_out >= 0, feature_id[np.maximum(old_out, 0)], -1)
-    weights = np.ascontiguousarray(np.asarray(ptc)[features][:, cols], dtype=np.float32)
-    prior = np.asarray(pc, dtype=np.float32)[cols]
-    del ptc, pc
+    weights = np.ascontiguousarray(all_weights[features], dtype=np.float32)
+    del all_weights
 
     byte_class = bytes(b if b < _KEPT_BYTES else _KEPT_BYTES for b in range(256))
     return CompactIdentifier(
@@ -147,3 +176,18 @@ def load_compact(langs: tuple[str, ...]) -> CompactIdentifier:
         prior=prior,
         byte_class=byte_class,
     )
+
+
+def _give_back_freed_memory() -> None:
+    """Return the ~100 MB the full model occupied while loading to the OS. glibc keeps freed
+    blocks of this size in the heap (its mmap threshold grows after the first big free), so
+    without a trim the process would stay as large as if it kept the full model."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (musl, macOS): those return large blocks by themselves
+        return
+    libc.malloc_trim(0)
