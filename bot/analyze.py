@@ -23,7 +23,6 @@ from typing import Any
 
 from bot.lang.detect import detect_lang
 from bot.models import Summary, TopicResult
-from bot.summarize.extractive import summarize_text
 from bot.topic import TopicScorer, widened_by
 
 
@@ -72,6 +71,10 @@ def analyze(
     lang = story_lang(title, text, lang)
     topic = (scorer or default_scorer()).score(title, text, lang, keywords=keywords)
     if widen is None or topic.relevant or widened_by(topic, title, text, widen):
+        # Imported here: most stories are never summarized, and a `warta analyze` over them
+        # should not pay for the summarizer's import.
+        from bot.summarize.extractive import summarize_text
+
         summary = summarize_text(title, text, lang)
     else:
         summary = Summary(headline=title, bullets=(), lang=lang, method="none")

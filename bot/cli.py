@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -110,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analyze(args)
         if args.command == "health":
             return _health()
+        import asyncio  # not before: `health` and `analyze` need no event loop
+
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as e:
         print(f"warta: {e}", file=sys.stderr)
@@ -224,6 +225,8 @@ async def _poll(app: Any, *, once: bool, everything: bool) -> int:
             print(f"  {url}: {error}", file=sys.stderr)
         if once:
             return 0
+        import asyncio
+
         await asyncio.sleep(30)
 
 

@@ -79,8 +79,30 @@ def _compile_term(term: str, *, case_sensitive: bool = False) -> re.Pattern[str]
     return re.compile(rf"(?<!\w)(?:{body}){tail}(?!\w)", re.IGNORECASE)
 
 
+class _LazyPattern:
+    """A lexicon regex, compiled on first use: the scan rules most terms out of most stories,
+    and compiling all ~550 up front cost more than analyzing a few hundred stories. The term
+    is checked at load all the same (an empty term raises ConfigError there). A race between
+    threads only compiles the same pattern twice."""
+
+    __slots__ = ("_case_sensitive", "_re", "_term")
+
+    def __init__(self, term: str, *, case_sensitive: bool = False) -> None:
+        if not [t for t in re.split(r"[\s\-]+", term.rstrip("*").strip()) if t]:
+            raise ConfigError(f"empty lexicon term: {term!r}")
+        self._term = term
+        self._case_sensitive = case_sensitive
+        self._re: re.Pattern[str] | None = None
+
+    @property
+    def re(self) -> re.Pattern[str]:
+        if self._re is None:
+            self._re = _compile_term(self._term, case_sensitive=self._case_sensitive)
+        return self._re
+
+
 def _matches(
-    pattern: re.Pattern[str], text: str, at: Mapping[int, list[int]] | None, scan_id: int
+    pattern: _LazyPattern, text: str, at: Mapping[int, list[int]] | None, scan_id: int
 ) -> Iterator[re.Match[str]]:
     """``pattern.finditer(text)``, looking only where the TermScan said a match may start.
 
@@ -88,13 +110,17 @@ def _matches(
     each offset past the previous match's end is what finditer does (lookbehinds still see
     the text before the offset). Matches are never empty (every term has a token)."""
     if at is None:
-        yield from pattern.finditer(text)
+        yield from pattern.re.finditer(text)
         return
+    starts = at.get(scan_id)
+    if not starts:
+        return
+    rx = pattern.re
     end = 0
-    for pos in at.get(scan_id, ()):
+    for pos in starts:
         if pos < end:
             continue
-        m = pattern.match(text, pos)
+        m = rx.match(text, pos)
         if m is not None:
             end = m.end()
             yield m
@@ -140,14 +166,14 @@ class _Term:
     kind: str  # "ai" or "art"
     tier: str
     weight: float
-    pattern: re.Pattern[str]
+    pattern: _LazyPattern
     scan_id: int  # its needle in the TermScan: a story without a candidate occurrence can't match
 
 
 @dataclass(frozen=True, slots=True)
 class _ContextRule:
     name: str
-    patterns: tuple[tuple[str, int, re.Pattern[str]], ...]  # (name, scan id, pattern)
+    patterns: tuple[tuple[str, int, _LazyPattern], ...]  # (name, scan id, pattern)
     min_hits: int
     penalty: float
     unless_creators: int
@@ -297,13 +323,13 @@ class TopicScorer:
                     if key in seen:
                         continue
                     seen.add(key)
-                    pattern = _compile_term(name, case_sensitive=name.casefold() in sensitive)
+                    pattern = _LazyPattern(name, case_sensitive=name.casefold() in sensitive)
                     terms.append(_Term(name.casefold(), kind, tier, weight, pattern, scan_id(name)))
         self._terms = tuple(terms)
 
         neg = config.get("negation", {})
         self._false_friends = tuple(
-            (p.casefold(), scan_id(p), _compile_term(p))
+            (p.casefold(), scan_id(p), _LazyPattern(p))
             for p in _str_list(neg.get("phrases", []), "phrases")
         )
         rules: list[_ContextRule] = []
@@ -312,7 +338,7 @@ class TopicScorer:
             rules.append(
                 _ContextRule(
                     name=str(rule["name"]),
-                    patterns=tuple((w.casefold(), scan_id(w), _compile_term(w)) for w in words),
+                    patterns=tuple((w.casefold(), scan_id(w), _LazyPattern(w)) for w in words),
                     min_hits=int(rule.get("min_hits", 1)),
                     penalty=float(rule.get("penalty", 1.0)),
                     unless_creators=int(rule.get("unless_creators", 10**6)),
