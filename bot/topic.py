@@ -388,6 +388,10 @@ class TopicScorer:
                 if f"neg:{name}" not in matched_neg:
                     matched_neg.append(f"neg:{name}")
         masked = "".join(chars)
+        if matched_neg and at is not None:
+            # Masking can put a space where a word character stood, next to a term; the terms
+            # run on the masked text, so look for their places there (spaces fold 1:1).
+            at = self._scan.candidates(masked, masked.casefold())
 
         # term -> unit indices where it occurs (with repeats)
         hits: dict[_Term, list[int]] = {}

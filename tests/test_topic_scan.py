@@ -153,3 +153,18 @@ def test_scan_is_a_filter_that_can_reject() -> None:
     assert scan.candidates(doc, doc.casefold()) == {1: [10]}
     doc = "AI's text – to – image, AI"
     assert scan.candidates(doc, doc.casefold()) == {0: [0, 24], 2: [5]}
+
+
+def test_terms_next_to_a_masked_false_friend(
+    scorers: tuple[TopicScorer, TopicScorer, ReferenceScorer],
+) -> None:
+    """Masking a false friend turns its letters into spaces, so a term glued to it (here
+    "A.I.", which ends in a non-word character) can match in the masked text only."""
+    for text in (
+        "The A.I.state-of-the-art painting by artists, says the illustrator.",
+        "Seniman A.I.seni bela diri dan ilustrator.",
+        "A.I.state of the art",
+        "Painters and A.I.mixed martial arts and the illustrator, said artists.",
+        "A.I.art of the deal",
+    ):
+        _same(scorers, "Artists and A.I.", text, "en", ((),), full_scan=True)
