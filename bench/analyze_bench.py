@@ -2,6 +2,7 @@
 
     python -m bench.analyze_bench [--baseline-rev 18865d5] [--reps 5]
     python -m bench.analyze_bench --baseline PATH        # an unpacked older tree instead
+    python -m bench.analyze_bench --only poll --poll-feeds 2000   # + bench.poll_bench, both trees
 
 The baseline is the tree at ``--baseline-rev`` (default: the commit before the issue-8 analysis
 work), unpacked with ``git archive`` into a temporary directory; both trees run with this
@@ -14,7 +15,9 @@ over ``--reps`` runs:
 * the language model: resident memory it keeps once loaded (RSS growth over the interpreter
   with numpy imported), the peak while loading (ru_maxrss growth), and its load time;
 * ``warta health`` and ``warta --help``: wall time of the whole process, and how many modules
-  ``import bot.cli`` plus the command pulls in.
+  ``import bot.cli`` plus the command pulls in;
+* with ``--only poll`` (or ``--poll-feeds``): each tree's own ``bench.poll_bench --full`` (client
+  CPU per feed of a poll cycle, 70 % answering 304), its median lines side by side.
 """
 
 from __future__ import annotations
@@ -177,12 +180,26 @@ def bench_cli(trees: dict[str, Path], reps: int) -> None:
                 )
 
 
+def bench_poll(trees: dict[str, Path], feeds: int, reps: int) -> None:
+    print(f"\n## bench.poll_bench --full --feeds {feeds} --reps {reps}, each tree's own")
+    for name, tree in trees.items():
+        _, cpu, out, err = _run(
+            tree,
+            ["-m", "bench.poll_bench", "--full", "--feeds", str(feeds), "--reps", str(reps)],
+        )
+        lines = [ln for ln in out.splitlines() if ln.startswith(("rep ", "med ", "peak RSS"))]
+        print(f"{name}: (process CPU {cpu:.1f} s)")
+        for line in lines or err.splitlines()[-5:]:
+            print(f"  {line}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--baseline-rev", default="18865d5", help="git revision to compare with")
     ap.add_argument("--baseline", type=Path, help="an unpacked baseline tree instead")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--only", choices=["analyze", "lang", "cli"], action="append")
+    ap.add_argument("--only", choices=["analyze", "lang", "cli", "poll"], action="append")
+    ap.add_argument("--poll-feeds", type=int, default=0, help="also run poll_bench (feeds)")
     args = ap.parse_args()
     if not CORPUS.is_file():
         raise SystemExit(f"corpus missing: {CORPUS}")
@@ -197,6 +214,8 @@ def main() -> None:
             bench_lang(trees, args.reps)
         if "cli" in only:
             bench_cli(trees, args.reps)
+        if "poll" in only or args.poll_feeds:
+            bench_poll(trees, args.poll_feeds or 2000, min(args.reps, 3))
 
 
 if __name__ == "__main__":
