@@ -72,15 +72,17 @@ def _http_url(url: str) -> str:
     return url
 
 
-def _database_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+# SQLAlchemy's URL form "backend[+driver]://...". Read here without SQLAlchemy: every command
+# loads settings, and `warta health` or `analyze` must not pay for importing it (the store checks
+# the rest of the URL when it opens).
+_DB_URL = re.compile(r"^(?P<backend>[A-Za-z][\w]*)(?:\+\w+)?://")
 
-    try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError as e:
-        raise ValueError("not a database URL") from e
-    if backend not in ("sqlite", "postgresql", "postgres"):
+
+def _database_url(url: str) -> str:
+    m = _DB_URL.match(url)
+    if m is None:
+        raise ValueError("not a database URL")
+    if m["backend"] not in ("sqlite", "postgresql", "postgres"):
         raise ValueError("unsupported database")
     return url
 
@@ -420,15 +422,18 @@ def _table_line(text: str, name: str) -> int | None:
 
 def _relative_to(folder: Path, key: str, value: str) -> str:
     if key == "database_url":
-        from sqlalchemy.engine import make_url
-
-        url = make_url(value)
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        # sqlite[+driver]:///relative.db (three slashes) names a path; four slashes an absolute
+        # one. Split by hand for the same reason as _DB_URL.
+        m = _DB_URL.match(value)
+        if m is None or m["backend"] != "sqlite" or not value[m.end() :].startswith("/"):
             return value
-        if Path(url.database).is_absolute() or url.database.startswith("file:"):
+        database, sep, query = value[m.end() + 1 :].partition("?")
+        if database in ("", ":memory:") or database.startswith("file:"):
             return value
-        path = os.path.normpath(folder / url.database)
-        return url.set(database=path).render_as_string(hide_password=False)
+        if Path(database).is_absolute():
+            return value
+        path = os.path.normpath(folder / database)
+        return f"{value[: m.end()]}/{path}{sep}{query}"
     if Path(value).is_absolute():
         return value
     return os.path.normpath(folder / value)
