@@ -506,6 +506,43 @@ class SQLStore:
             urls = (await conn.execute(select(feeds.c.url).where(in_set))).scalars()
             return frozenset(urls)
 
+    async def chat_source_sets(
+        self, channels: Collection[ChannelRef]
+    ) -> dict[ChannelRef, frozenset[str]]:
+        # The default set once, then every listed chat's own choices: two queries per chunk
+        # instead of one per chat. Same rule as _in_chat_set: added, or default and not off.
+        wanted = set(channels)
+        async with self._read() as conn:
+            defaults = frozenset(
+                (await conn.execute(select(feeds.c.url).where(feeds.c.is_default.is_(True))))
+                .scalars()
+                .all()
+            )
+            added: dict[ChannelRef, set[str]] = {}
+            off: dict[ChannelRef, set[str]] = {}
+            ids = sorted({c.id for c in wanted})
+            for i in range(0, len(ids), 500):
+                stmt = (
+                    select(
+                        chat_sources.c.platform,
+                        chat_sources.c.channel_id,
+                        chat_sources.c.mode,
+                        feeds.c.url,
+                    )
+                    .join(feeds, feeds.c.id == chat_sources.c.feed_id)
+                    .where(chat_sources.c.channel_id.in_(ids[i : i + 500]))
+                )
+                for platform, channel_id, mode, url in (await conn.execute(stmt)).all():
+                    ref = ChannelRef(platform, channel_id)
+                    if ref in wanted:
+                        (added if mode == _ADD else off).setdefault(ref, set()).add(url)
+        return {
+            c: (defaults - off.get(c, set())) | added.get(c, set())
+            if c in added or c in off
+            else defaults
+            for c in wanted
+        }
+
     async def add_chat_source(
         self, channel: ChannelRef, url: str, *, by: str | None = None, max_added: int | None = None
     ) -> str:
@@ -852,7 +889,9 @@ class SQLStore:
             rows = (await conn.execute(select(subscriptions).order_by(subscriptions.c.id))).all()
         return [_subscription(r) for r in rows]
 
-    async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]:
+    async def due_subscriptions(
+        self, now: datetime, *, limit: int = 100, offset: int = 0
+    ) -> list[Subscription]:
         stmt = (
             select(subscriptions)
             .where(
@@ -862,6 +901,7 @@ class SQLStore:
             )
             .order_by(subscriptions.c.next_run_at, subscriptions.c.id)
             .limit(limit)
+            .offset(offset)
         )
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
@@ -955,6 +995,51 @@ class SQLStore:
                     )
                 )
         return None if row is None else _delivery(row)
+
+    async def enqueue_deliveries(
+        self,
+        batch: Sequence[tuple[Delivery, Subscription]],
+        *,
+        advance_only: Sequence[Subscription] = (),
+    ) -> int:
+        if not batch and not advance_only:
+            return 0
+        now = _now()
+        rows = [
+            {
+                "subscription_id": d.subscription_id,
+                "platform": d.channel.platform,
+                "channel_id": d.channel.id,
+                "key": d.key,
+                "payload": d.payload,
+                "state": DeliveryState(d.state).value,
+                "attempts": d.attempts,
+                "not_before": d.not_before,
+                "sent_parts": list(d.sent_parts),
+                "last_error": _cap(d.last_error),
+                "created_at": d.created_at or now,
+            }
+            for d, _ in batch
+        ]
+        advances = []
+        for sub in [s for _, s in batch] + list(advance_only):
+            if sub.id is None:
+                raise ValueError("advance needs a stored subscription (id is None)")
+            advances.append({"sid": sub.id, "nra": sub.next_run_at, "lwe": sub.last_window_end})
+        insert = (
+            self._insert(deliveries)
+            .on_conflict_do_nothing(index_elements=[deliveries.c.key])
+            .returning(deliveries.c.id)
+        )
+        advance = (
+            update(subscriptions)
+            .where(subscriptions.c.id == bindparam("sid"))
+            .values(next_run_at=bindparam("nra"), last_window_end=bindparam("lwe"))
+        )
+        async with self._write() as conn:
+            queued = len((await conn.execute(insert, rows)).all()) if rows else 0
+            await conn.execute(advance, advances)
+        return queued
 
     async def claim_deliveries(
         self, now: datetime, *, limit: int = 20, lease_s: float = 120
