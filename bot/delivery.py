@@ -332,6 +332,34 @@ class DueReport:
     keys: dict[ComposeKey, int] = field(default_factory=dict)
 
 
+class WindowCache:
+    """A :class:`StoryReader` that remembers each window it read, for one run over the due
+    subscriptions (stories stored meanwhile wait for the next run, as they would anyway).
+    Composing never modifies the stories it reads."""
+
+    def __init__(self, store: StoryReader) -> None:
+        self._store = store
+        self._windows: dict[tuple[object, ...], list[Story]] = {}
+
+    async def stories_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        lang: str | None = None,
+        min_relevance: float | None = None,
+        limit: int = 200,
+        feeds: Collection[str] | None = None,
+    ) -> list[Story]:
+        key = (start, end, lang, min_relevance, limit, None if feeds is None else frozenset(feeds))
+        got = self._windows.get(key)
+        if got is None:
+            got = self._windows[key] = await self._store.stories_between(
+                start, end, lang=lang, min_relevance=min_relevance, limit=limit, feeds=feeds
+            )
+        return list(got)
+
+
 # Subscriptions read, composed and enqueued per transaction: bounds memory and the length of a
 # write transaction, not how many are done per tick (every due one is).
 DUE_BATCH = 1000
@@ -379,6 +407,9 @@ async def run_due(
     composer: ComposeFn = compose or compose_digest
     report = DueReport()
     payloads: dict[ComposeKey, str | None] = {}  # None: the digest was empty
+    schedules: dict[tuple[str, str], tuple[timedelta, datetime | None]] = {}
+    # Keys that differ only in language, time zone, length or keywords read the same window.
+    reader = WindowCache(store)
     seen: set[int] = set()
     while True:
         # Done subscriptions are advanced (no longer due); a dry run pages past them instead.
@@ -393,20 +424,25 @@ async def run_due(
         advances: list[Subscription] = []
         for sub in subs:
             assert sub.id is not None
-            try:
-                schedule = parse_schedule(sub.schedule, sub.tz)
-            except CommandError as e:
-                log.warning("subscription %s has an unreadable schedule %r", sub.id, sub.schedule)
-                if not dry_run:
-                    await store.pause_subscription(
-                        sub.id, f"invalid schedule {sub.schedule!r}: {e}"
+            timing = schedules.get((sub.schedule, sub.tz))
+            if timing is None:
+                try:
+                    schedule = parse_schedule(sub.schedule, sub.tz)
+                except CommandError as e:
+                    log.warning(
+                        "subscription %s has an unreadable schedule %r", sub.id, sub.schedule
                     )
-                continue
+                    if not dry_run:
+                        reason = f"invalid schedule {sub.schedule!r}: {e}"
+                        await store.pause_subscription(sub.id, reason)
+                    continue
+                # Thousands of subscriptions share a few schedules: one trigger computation each.
+                timing = (schedule.lookback, schedule.next_after(now))
+                schedules[sub.schedule, sub.tz] = timing
+            lookback, next_run = timing
             window_end = sub.next_run_at if sub.next_run_at and sub.next_run_at <= now else now
-            window_start = sub.last_window_end or window_end - schedule.lookback
-            advanced = replace(
-                sub, next_run_at=schedule.next_after(now), last_window_end=window_end
-            )
+            window_start = sub.last_window_end or window_end - lookback
+            advanced = replace(sub, next_run_at=next_run, last_window_end=window_end)
             key = ComposeKey(
                 feeds=sources.get(sub.channel, frozenset()),
                 lang=norm_lang(sub.lang),
@@ -418,7 +454,7 @@ async def run_due(
             )
             if key not in payloads:
                 digest = await composer(
-                    store,
+                    reader,
                     lang=key.lang,
                     start=key.start,
                     end=key.end,

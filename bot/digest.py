@@ -14,6 +14,7 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -91,6 +92,14 @@ def _pick_representative(members: Sequence[Story], lang: str) -> Story:
     )[0]
 
 
+@lru_cache(maxsize=32)
+def _cluster_cached(items: tuple[ClusterItem, ...]) -> tuple[tuple[int, ...], ...]:
+    """Clusters of one candidate set. Grouping does not depend on the digest's language, time
+    zone or length, so the composes of a due batch that keep the same stories (an Indonesian
+    and an English digest of one source set, a keyword that filters nothing out) share it."""
+    return tuple(tuple(group) for group in cluster(items))
+
+
 def build_digest(
     stories: Sequence[Story],
     *,
@@ -135,8 +144,8 @@ def build_digest(
             topics[id(copy)] = topic
             kept.append(copy)
 
-    groups = cluster(
-        [
+    groups = _cluster_cached(
+        tuple(
             ClusterItem(
                 title=s.title,
                 text=s.text[:1500],
@@ -145,7 +154,7 @@ def build_digest(
                 published=s.published,
             )
             for s in kept
-        ]
+        )
     )
     ranked = sorted(
         ([kept[i] for i in group] for group in groups),

@@ -425,3 +425,26 @@ def _dense_link(sim: list[list[float]]) -> list[list[int]]:
                 lo, hi = min(keep, k), max(keep, k)
                 heapq.heappush(heap, (-link.total / pairs, lo, hi, version[lo], version[hi]))
     return sorted(members.values(), key=lambda m: m[0])
+
+
+def test_fast_cosine_equals_the_plain_one_on_every_pair() -> None:
+    """The corpus cosine (precomputed norms, shared terms only) is the plain cosine, to
+    rounding, for same-language and cross-language pairs."""
+    from bench.fanout_corpus import generated_stories
+    from bot.cluster import _Corpus, _cosine, _features
+
+    stories = generated_stories(80, seed=5, end=datetime(2026, 12, 1, tzinfo=UTC))
+    feats = [
+        _features(ClusterItem(s.title, s.text, s.lang, s.source, s.published)) for s in stories
+    ]
+    corpus = _Corpus(feats)
+    cross = 0
+    for i in range(len(feats)):
+        for j in range(i + 1, len(feats)):
+            lang_differs = feats[i].lang != feats[j].lang
+            cross += lang_differs
+            va, vb = corpus.vectors[i], corpus.vectors[j]
+            assert corpus.cosine(va, vb, lang_differs) == pytest.approx(
+                _cosine(va, vb, lang_differs), rel=1e-12, abs=1e-15
+            )
+    assert cross > 0
