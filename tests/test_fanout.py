@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sql
 
 from bot.analyze import default_scorer
 from bot.delivery import compose_due, run_due
@@ -160,6 +161,14 @@ async def test_same_key_shares_one_compose_and_other_keys_do_not(store: SQLStore
     assert rows[chat(1)].payload == rows[chat(2)].payload
     payloads = {rows[chat(n)].payload for n in (1, 3, 4, 5, 6)}
     assert len(payloads) == 5
+    # Stored once: the two rows of the shared key reference one body; the others are inline.
+    async with store._engine.connect() as conn:
+        raw = dict((await conn.execute(sql("SELECT channel_id, payload FROM deliveries"))).all())
+        bodies = (await conn.execute(sql("SELECT body FROM digest_payloads"))).scalars().all()
+    assert raw["chat-1"] == raw["chat-2"]
+    assert raw["chat-1"].startswith("@digest:")
+    assert bodies == [rows[chat(1)].payload]
+    assert all(raw[f"chat-{n}"].startswith("{") for n in (3, 4, 5, 6))
     assert {d.key for d in rows.values()} == {f"{n}:{NOW.isoformat()}" for n in range(1, 7)}
 
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import re
 import sqlite3
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -62,7 +64,15 @@ from bot.models import (
     Story,
     Subscription,
 )
-from bot.store.schema import chat_sources, deliveries, feeds, meta, stories, subscriptions
+from bot.store.schema import (
+    chat_sources,
+    deliveries,
+    digest_payloads,
+    feeds,
+    meta,
+    stories,
+    subscriptions,
+)
 
 __all__ = ["SQLStore", "open_store"]
 
@@ -214,6 +224,30 @@ def _delivery(row: Row[Any]) -> Delivery:
         id=m["id"],
         created_at=m["created_at"],
     )
+
+
+_PAYLOAD_REF = "@digest:"
+
+
+async def _with_payloads(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Delivery]:
+    """Delivery rows with shared payloads (``@digest:<sha256>``) read back in one query."""
+    out = [_delivery(r) for r in rows]
+    refs = {d.payload[len(_PAYLOAD_REF) :] for d in out if d.payload.startswith(_PAYLOAD_REF)}
+    if not refs:
+        return out
+    bodies: dict[str, str] = {}
+    ordered = sorted(refs)
+    for i in range(0, len(ordered), 500):
+        stmt = select(digest_payloads.c.hash, digest_payloads.c.body).where(
+            digest_payloads.c.hash.in_(ordered[i : i + 500])
+        )
+        bodies.update((h, b) for h, b in (await conn.execute(stmt)).all())
+    return [
+        replace(d, payload=bodies[d.payload[len(_PAYLOAD_REF) :]])
+        if d.payload.startswith(_PAYLOAD_REF)
+        else d
+        for d in out
+    ]
 
 
 def _cap(value: str | None) -> str | None:
@@ -1005,13 +1039,20 @@ class SQLStore:
         if not batch and not advance_only:
             return 0
         now = _now()
+        # A payload that several rows carry (one compose, many chats) is stored once.
+        counts = Counter(d.payload for d, _ in batch)
+        shared = {
+            body: hashlib.sha256(body.encode("utf-8")).hexdigest()
+            for body, n in counts.items()
+            if n > 1
+        }
         rows = [
             {
                 "subscription_id": d.subscription_id,
                 "platform": d.channel.platform,
                 "channel_id": d.channel.id,
                 "key": d.key,
-                "payload": d.payload,
+                "payload": _PAYLOAD_REF + shared[d.payload] if d.payload in shared else d.payload,
                 "state": DeliveryState(d.state).value,
                 "attempts": d.attempts,
                 "not_before": d.not_before,
@@ -1037,6 +1078,13 @@ class SQLStore:
             .values(next_run_at=bindparam("nra"), last_window_end=bindparam("lwe"))
         )
         async with self._write() as conn:
+            if shared:
+                await conn.execute(
+                    self._insert(digest_payloads).on_conflict_do_nothing(
+                        index_elements=[digest_payloads.c.hash]
+                    ),
+                    [{"hash": h, "body": b, "created_at": now} for b, h in shared.items()],
+                )
             queued = len((await conn.execute(insert, rows)).all()) if rows else 0
             await conn.execute(advance, advances)
         return queued
@@ -1077,7 +1125,8 @@ class SQLStore:
                 .returning(*deliveries.c)
             )
             rows = (await conn.execute(claim)).all()
-        return sorted((_delivery(r) for r in rows), key=lambda d: d.id or 0)
+            claimed = await _with_payloads(conn, rows)
+        return sorted(claimed, key=lambda d: d.id or 0)
 
     async def record_part_sent(
         self, delivery_id: int, message_id: str, *, lease_until: datetime | None = None
@@ -1145,7 +1194,7 @@ class SQLStore:
             stmt = stmt.where(deliveries.c.state == DeliveryState(state).value)
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [_delivery(r) for r in rows]
+            return await _with_payloads(conn, rows)
 
     # ------------------------------------------------------------------ meta
 
