@@ -1,6 +1,6 @@
 """Digest fan-out: 10,000 subscriptions due at once, composed and enqueued.
 
-    python -m bench.fanout_bench [--subs 10000] [--stories 240] [--baseline-sample 100]
+    python -m bench.fanout_bench [--subs 10000] [--stories 330] [--baseline-sample 100]
                                  [--reps 3] [--pg postgresql+asyncpg://...]
 
 Setup (not measured): a temporary SQLite store (and, with ``--pg``, a fresh schema in that
@@ -350,7 +350,7 @@ def bench_backend(name: str, url: str, ca: dict[str, Any], ns: argparse.Namespac
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--subs", type=int, default=10_000)
-    p.add_argument("--stories", type=int, default=240)
+    p.add_argument("--stories", type=int, default=330)
     p.add_argument("--baseline-sample", type=int, default=100)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--pg", help="also on PostgreSQL (a fresh schema in this database)")
