@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from bot import metrics
 from bot.adapters.base import ChatAdapter
 from bot.digest import (
+    BulletCache,
     ComposeFn,
     StoryReader,
     compose_digest,
@@ -358,6 +359,19 @@ class WindowCache:
                 start, end, lang=lang, min_relevance=min_relevance, limit=limit, feeds=feeds
             )
         return list(got)
+
+    async def save_bullets(self, bullets: Mapping[int, Sequence[str]]) -> None:
+        """Quick facts a compose made for stories stored without them: kept on the cached
+        stories, so later composes of this run reuse them, and saved when the store keeps
+        them (``BulletCache``)."""
+        if not bullets:
+            return
+        for window in self._windows.values():
+            for story in window:
+                if story.id is not None and story.id in bullets and not story.bullets:
+                    story.bullets = tuple(bullets[story.id])
+        if isinstance(self._store, BulletCache):
+            await self._store.save_bullets(bullets)
 
 
 # Subscriptions read, composed and enqueued per transaction: bounds memory and the length of a
