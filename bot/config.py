@@ -72,15 +72,16 @@ def _http_url(url: str) -> str:
     return url
 
 
-def _database_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+_DB_URL = re.compile(r"^(?P<backend>[A-Za-z0-9_]+)(?:\+[A-Za-z0-9_]+)?://")
 
-    try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError as e:
-        raise ValueError("not a database URL") from e
-    if backend not in ("sqlite", "postgresql", "postgres"):
+
+def _database_url(url: str) -> str:
+    # SQLAlchemy's URL form, ``backend[+driver]://...``, read without importing SQLAlchemy:
+    # every command validates settings, and `warta health` must stay light.
+    m = _DB_URL.match(url)
+    if m is None:
+        raise ValueError("not a database URL")
+    if m["backend"] not in ("sqlite", "postgresql", "postgres"):
         raise ValueError("unsupported database")
     return url
 
