@@ -20,6 +20,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# Names the LISTEN connection in pg_stat_activity (operators, and tests that cut it).
+APPLICATION_NAME = "warta-listen"
+
 
 class Wakeup:
     """A level-triggered signal: ``set()`` from anywhere on the loop, ``wait()`` consumes it."""
@@ -96,7 +99,9 @@ class PgListener:
             lost = asyncio.Event()
             conn: Any = None
             try:
-                conn = await asyncpg.connect(self._dsn, timeout=10)
+                conn = await asyncpg.connect(
+                    self._dsn, timeout=10, server_settings={"application_name": APPLICATION_NAME}
+                )
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(self._channel, self._on_notify)
                 self.connects += 1
