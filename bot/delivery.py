@@ -60,7 +60,7 @@ DEFAULT_PACING_S: Mapping[str, float] = {"telegram": 3.0, "discord": 1.0}
 # A claimed delivery is held this long and renewed every third of it while being sent, so a
 # killed sender's work is claimable again within seconds, and a slow, paced multi-part digest
 # still keeps its claim.
-DEFAULT_LEASE_S = 20.0
+DEFAULT_LEASE_S = 15.0
 
 # A chat migrates once (group -> supergroup); more hops in one send means a confused API.
 MAX_MOVES = 3

@@ -60,7 +60,7 @@ class IngestStore(Protocol):
 
 # Claimed feeds are held this long and renewed every third of it while the poll runs, so a
 # killed worker's feeds are due again within seconds, however long its batch takes.
-FEED_LEASE_S = 30.0
+FEED_LEASE_S = 15.0
 
 
 @dataclass(slots=True)
