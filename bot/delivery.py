@@ -93,6 +93,9 @@ class ComposeStore(StoryReader, Protocol):
         self, delivery: Delivery, *, advance: Subscription | None = None
     ) -> Delivery | None: ...
     async def chat_source_urls(self, channel: ChannelRef) -> frozenset[str]: ...
+    async def chat_source_urls_many(
+        self, channels: Collection[ChannelRef]
+    ) -> dict[ChannelRef, frozenset[str]]: ...
 
 
 def _utcnow() -> datetime:
@@ -445,10 +448,11 @@ async def instant_deliveries(
         if not s.paused and s.schedule.strip().lower() in ("instant", "langsung") and s.id
     ]
     out: list[Delivery] = []
+    # Each chat gets only stories of its own sources (all chats' sets in a few queries).
+    sources_of = await store.chat_source_urls_many([sub.channel for sub in subs])
     for sub in subs:
         assert sub.id is not None
-        # Each chat gets only stories of its own sources.
-        sources = await store.chat_source_urls(sub.channel)
+        sources = sources_of[sub.channel]
         for story in stories:
             if story.feed_url not in sources or not _matches_keywords(story, sub.keywords):
                 continue

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -32,7 +33,7 @@ import aiohttp
 
 from bot.app import App, setup_logging
 from bot.commands import CommandCore, Reply
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.delivery import Sender, compose_due
 from bot.feeds.ingest import poll_due
 from bot.models import ChannelRef, Digest
@@ -72,7 +73,7 @@ class PeerAdapter:
     async def send_part(self, channel: ChannelRef, part: object) -> str:
         text = str(part)
         nonce = hashlib.sha1(f"{channel.id}|{text}".encode()).hexdigest()
-        body = {"chat": channel.id, "text": text, "nonce": nonce}
+        body = {"chat": channel.id, "text": text, "nonce": nonce, "pid": os.getpid()}
         async with self._http.post(self._url, json=body) as resp:
             resp.raise_for_status()
             answer = await resp.json()
@@ -104,10 +105,22 @@ async def sender(app: App) -> None:
     loop = SendLoop(make_send_step(app, send), await start_wakeups(app), fallback_s=2.0)
     loop.start()
     app.defer_close(loop.stop)
-    compose = Composer(app, get_summarizer("extractive"))
-    while True:
-        await compose_due(app.store, datetime.now(UTC), compose=compose)
-        await asyncio.sleep(1.0)
+    # Composing is CPU work that would stall this loop (and its lease renewals) for seconds
+    # on a loaded machine; until compose runs off the loop (issue 8 items 2 and 3) it gets a
+    # thread with its own loop and connections here.
+    threading.Thread(target=asyncio.run, args=(composer(app.settings),), daemon=True).start()
+    await asyncio.Event().wait()
+
+
+async def composer(settings: Settings) -> None:
+    app = await App.open(settings)
+    try:
+        compose = Composer(app, get_summarizer("extractive"))
+        while True:
+            await compose_due(app.store, datetime.now(UTC), compose=compose)
+            await asyncio.sleep(1.0)
+    finally:
+        await app.close()
 
 
 async def main(role: str) -> int:

@@ -95,6 +95,12 @@ class Store(Protocol):
         """The feed URLs of the chat's source set (one query), for filtering stories."""
         ...
 
+    async def chat_source_urls_many(
+        self, channels: Collection[ChannelRef]
+    ) -> dict[ChannelRef, frozenset[str]]:
+        """:meth:`chat_source_urls` for many chats in a few queries (instant fan-out)."""
+        ...
+
     async def add_chat_source(
         self, channel: ChannelRef, url: str, *, by: str | None = None, max_added: int | None = None
     ) -> str:

@@ -546,6 +546,38 @@ class SQLStore:
             urls = (await conn.execute(select(feeds.c.url).where(in_set))).scalars()
             return frozenset(urls)
 
+    async def chat_source_urls_many(
+        self, channels: Collection[ChannelRef]
+    ) -> dict[ChannelRef, frozenset[str]]:
+        wanted = set(channels)
+        if not wanted:
+            return {}
+        async with self._read() as conn:
+            defaults = frozenset(
+                (await conn.execute(select(feeds.c.url).where(feeds.c.is_default.is_(True))))
+                .scalars()
+                .all()
+            )
+            added: dict[ChannelRef, set[str]] = {}
+            off: dict[ChannelRef, set[str]] = {}
+            ids = sorted({c.id for c in wanted})
+            for chunk in _chunks(ids):
+                stmt = (
+                    select(
+                        chat_sources.c.platform,
+                        chat_sources.c.channel_id,
+                        chat_sources.c.mode,
+                        feeds.c.url,
+                    )
+                    .join(feeds, feeds.c.id == chat_sources.c.feed_id)
+                    .where(chat_sources.c.channel_id.in_(chunk))
+                )
+                for platform, channel_id, mode, url in await conn.execute(stmt):
+                    channel = ChannelRef(platform, channel_id)
+                    if channel in wanted:
+                        (added if mode == _ADD else off).setdefault(channel, set()).add(url)
+        return {c: (defaults - off.get(c, set())) | frozenset(added.get(c, set())) for c in wanted}
+
     async def add_chat_source(
         self, channel: ChannelRef, url: str, *, by: str | None = None, max_added: int | None = None
     ) -> str:
