@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -50,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--once", action="store_true", help="one poll cycle, then exit")
     poll.add_argument("--all", action="store_true", help="poll every feed now, due or not")
 
+    deliver = sub.add_parser("deliver", help="compose the digests that are due and send them")
+    deliver.add_argument("--once", action="store_true", help="one pass, then exit")
+    deliver.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compose and print what would be queued (count, keys); queue and send nothing",
+    )
     digest = sub.add_parser("digest", help="print a digest of stored stories")
     digest.add_argument("--lang", type=_lang, default=None)
     digest.add_argument("--since", type=_since, default=timedelta(hours=24))
@@ -86,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", help="score and summarize JSON lines {id,title,text,lang?}")
     analyze.add_argument("input", nargs="?", default="-", help="file, or - for stdin")
+    analyze.add_argument(
+        "--lazy-bullets",
+        action="store_true",
+        help="bullets only for stories that can reach a chat, as a poll does (default: all)",
+    )
 
     sub.add_parser(
         "health",
@@ -109,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
         return EXIT_USAGE
-    from bot.app import setup_logging
+    from bot.logsafe import setup_logging
 
     setup_logging(settings)
     try:
@@ -120,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analyze(args)
         if args.command == "health":
             return _health(settings)
+        import asyncio  # not before: `health` and `analyze` need no event loop
+
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as e:
         print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
@@ -163,7 +176,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
     if args.input == "-":
         lines = sys.stdin
-        for out in analyze_lines(lines):
+        for out in analyze_lines(lines, all_bullets=not args.lazy_bullets):
             print(out, flush=False)
         return 0
     path = Path(args.input)
@@ -172,7 +185,7 @@ def _analyze(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         with path.open(encoding="utf-8", errors="replace") as fh:
-            for out in analyze_lines(fh):
+            for out in analyze_lines(fh, all_bullets=not args.lazy_bullets):
                 print(out)
     except FileNotFoundError:
         print(f"warta: no such file: {path}", file=sys.stderr)
@@ -208,6 +221,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     async with await App.open(settings) as app:
         if args.command == "poll":
             return await _poll(app, once=args.once, everything=args.all)
+        if args.command == "deliver":
+            return await _deliver(app, once=args.once, dry_run=args.dry_run)
         if args.command == "digest":
             return await _digest(app, args)
         if args.command == "feeds":
@@ -249,7 +264,32 @@ async def _poll(app: Any, *, once: bool, everything: bool) -> int:
             print(f"  {url}: {error}", file=sys.stderr)
         if once:
             return 0
+        import asyncio
+
         await asyncio.sleep(30)
+
+
+async def _deliver(app: Any, *, once: bool, dry_run: bool) -> int:
+    import asyncio
+
+    from bot.deliver_once import deliver_once, open_senders
+    from bot.runner import Composer, make_summarizer
+
+    summarizer = make_summarizer(app.settings)
+    closing = getattr(summarizer, "aclose", None)
+    if closing is not None:
+        app.defer_close(closing)
+    compose = Composer(app, summarizer)
+    adapters = {} if dry_run else await open_senders(app, summarizer)
+    try:
+        while True:
+            await deliver_once(app, compose, adapters, dry_run=dry_run)
+            if once or dry_run:
+                return 0
+            await asyncio.sleep(30)
+    finally:
+        for adapter in adapters.values():
+            await adapter.stop()
 
 
 async def _digest(app: Any, args: argparse.Namespace) -> int:
@@ -353,15 +393,18 @@ async def _feeds(app: Any, args: argparse.Namespace) -> int:
             if spec.url in known:
                 skipped.append((spec.title or spec.url, "already a feed"))
         new_specs = [s for s in specs if s.url not in known]
-        for spec in new_specs:
-            await store.add_feed(
+        # One transaction for the whole file: 10,000 feeds in one batch, not one commit each.
+        await store.add_feeds(
+            [
                 Feed(
                     url=spec.url,
                     lang=spec.lang,
                     title=spec.title,
                     interval_s=app.settings.poll_interval_s,
                 )
-            )
+                for spec in new_specs
+            ]
+        )
         for label, reason in skipped:
             print(f"skipped {label}: {reason}", file=sys.stderr)
         print(f"imported {len(new_specs)} feeds, skipped {len(skipped)}")

@@ -225,18 +225,6 @@ async def test_announcing_respects_sources_and_languages(store: SQLStore) -> Non
     assert {d.subscription_id for d in await store.list_deliveries()} == {mine.id, english_only.id}
 
 
-async def test_many_chats_sources_in_one_call_match_each_chats(store: SQLStore) -> None:
-    await add_default_feed(store)
-    await store.add_feed(Feed(url="https://other.example/rss", is_default=False))
-    await store.add_feed(Feed(url="https://third.example/rss", is_default=True))
-    assert await store.remove_chat_source(OTHER, "https://feeds.example/rss") == "switched_off"
-    assert await store.add_chat_source(OTHER, "https://other.example/rss") == "added"
-    lonely = ChannelRef("rec", "no-choices")
-    many = await store.chat_source_urls_many([CHAT, OTHER, lonely])
-    assert many == {c: await store.chat_source_urls(c) for c in (CHAT, OTHER, lonely)}
-    assert many[OTHER] == {"https://other.example/rss", "https://third.example/rss"}
-
-
 async def test_a_poll_in_another_process_reaches_instant_subscribers(
     db_url: str, feed_server: FeedServer, tmp_path: Path
 ) -> None:

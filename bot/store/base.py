@@ -10,7 +10,7 @@ out); tests and other backends may provide their own object with these methods.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -35,6 +35,11 @@ class Store(Protocol):
         A new feed without ``next_check_at`` is due immediately.
         Raises ValueError for a naive datetime.
         """
+        ...
+
+    async def add_feeds(self, feeds: Sequence[Feed]) -> None:
+        """``add_feed`` for many feeds in one transaction (OPML import, the feeds file); for a
+        url given twice the last wins. Raises ValueError for a naive datetime."""
         ...
 
     async def remove_feed(self, url: str) -> bool:
@@ -95,12 +100,6 @@ class Store(Protocol):
         """The feed URLs of the chat's source set (one query), for filtering stories."""
         ...
 
-    async def chat_source_urls_many(
-        self, channels: Collection[ChannelRef]
-    ) -> dict[ChannelRef, frozenset[str]]:
-        """:meth:`chat_source_urls` for many chats in a few queries (instant fan-out)."""
-        ...
-
     async def add_chat_source(
         self, channel: ChannelRef, url: str, *, by: str | None = None, max_added: int | None = None
     ) -> str:
@@ -128,15 +127,38 @@ class Store(Protocol):
         """Map each already-stored key of ``feed_url`` among ``keys`` to its content hash."""
         ...
 
-    async def upsert_stories(self, stories: Sequence[Story]) -> list[Story]:
+    async def known_keys_many(
+        self, keys_by_feed: Mapping[str, Sequence[str]]
+    ) -> dict[tuple[str, str], str]:
+        """``known_keys`` for many feeds in one query: each stored (feed_url, key) among
+        ``keys_by_feed`` mapped to its content hash."""
+        ...
+
+    async def upsert_stories(
+        self,
+        stories: Sequence[Story],
+        *,
+        known: Mapping[tuple[str, str], str] | None = None,
+    ) -> list[Story]:
         """Store stories, deduplicated on (feed_url, key); return only the newly inserted ones,
-        as copies with ``id`` and ``fetched_at`` set, in input order.
+        as copies with ``id`` and ``fetched_at`` set, in input order. ``known``: the answer of
+        ``known_keys_many`` for these keys, read just before; the keys are then not read
+        again (a story stored by another process meanwhile is left as that process stored it).
 
         An already-stored story with a different ``content_hash`` (an edit) has its title, text,
         content_hash, relevance, matched and bullets updated but is not returned; its identity,
         dates and place in digests do not change. Within one call the last duplicate wins.
         Raises ValueError for a naive datetime.
         """
+        ...
+
+    async def save_bullets(self, bullets: Mapping[int, Sequence[str]]) -> None:
+        """Keep quick facts made on demand (by story id) for stories stored without them; a
+        story that has bullets meanwhile keeps its own."""
+        ...
+
+    async def widening_keywords(self) -> list[str]:
+        """The distinct bare terms of every active subscription's ``+keywords``."""
         ...
 
     async def get_story(self, id: int) -> Story | None:
@@ -213,8 +235,18 @@ class Store(Protocol):
         """All subscriptions, by id."""
         ...
 
-    async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]:
-        """Unpaused, non-instant subscriptions with ``next_run_at <= now``, earliest first."""
+    async def due_subscriptions(
+        self, now: datetime, *, limit: int = 100, offset: int = 0
+    ) -> list[Subscription]:
+        """Unpaused, non-instant subscriptions with ``next_run_at <= now``, earliest first
+        (``offset`` skips that many: a dry run pages through what it does not advance)."""
+        ...
+
+    async def chat_source_sets(
+        self, channels: Collection[ChannelRef]
+    ) -> dict[ChannelRef, frozenset[str]]:
+        """:meth:`chat_source_urls` for many chats in a few queries (a due batch of
+        thousands of subscriptions)."""
         ...
 
     async def pause_subscription(self, id: int, reason: str) -> bool:
@@ -246,6 +278,18 @@ class Store(Protocol):
         same ``key`` already exists (nothing new is queued; the advance is still saved so an
         already-enqueued window does not keep the subscription due forever).
         """
+        ...
+
+    async def enqueue_deliveries(
+        self,
+        batch: Sequence[tuple[Delivery, Subscription]],
+        *,
+        advance_only: Sequence[Subscription] = (),
+    ) -> int:
+        """:meth:`enqueue_delivery` with ``advance`` for many rows in one transaction (a
+        composed due batch); ``advance_only`` are subscriptions whose run queued nothing (an
+        empty digest) but whose schedule advances in the same transaction. Returns how many
+        rows were new."""
         ...
 
     async def claim_deliveries(

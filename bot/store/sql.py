@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import sqlite3
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -42,6 +44,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -67,6 +70,7 @@ from bot.store.schema import (
     announcements,
     chat_sources,
     deliveries,
+    digest_payloads,
     feeds,
     meta,
     stories,
@@ -227,6 +231,30 @@ def _delivery(row: Row[Any]) -> Delivery:
         id=m["id"],
         created_at=m["created_at"],
     )
+
+
+_PAYLOAD_REF = "@digest:"
+
+
+async def _with_payloads(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Delivery]:
+    """Delivery rows with shared payloads (``@digest:<sha256>``) read back in one query."""
+    out = [_delivery(r) for r in rows]
+    refs = {d.payload[len(_PAYLOAD_REF) :] for d in out if d.payload.startswith(_PAYLOAD_REF)}
+    if not refs:
+        return out
+    bodies: dict[str, str] = {}
+    ordered = sorted(refs)
+    for i in range(0, len(ordered), 500):
+        stmt = select(digest_payloads.c.hash, digest_payloads.c.body).where(
+            digest_payloads.c.hash.in_(ordered[i : i + 500])
+        )
+        bodies.update((h, b) for h, b in (await conn.execute(stmt)).all())
+    return [
+        replace(d, payload=bodies[d.payload[len(_PAYLOAD_REF) :]])
+        if d.payload.startswith(_PAYLOAD_REF)
+        else d
+        for d in out
+    ]
 
 
 def _cap(value: str | None) -> str | None:
@@ -420,18 +448,9 @@ class SQLStore:
 
     # ------------------------------------------------------------------ feeds
 
-    async def add_feed(self, feed: Feed) -> Feed:
-        values: dict[str, Any] = {
-            "url": feed.url,
-            "lang": feed.lang,
-            "interval_s": feed.interval_s,
-            "is_default": feed.is_default,
-        }
-        values |= _feed_state(feed)
-        if values["next_check_at"] is None:
-            values["next_check_at"] = _now()
-        ins = self._insert(feeds).values(values)
-        stmt = ins.on_conflict_do_update(
+    def _add_feed_stmt(self) -> Any:
+        ins = self._insert(feeds)
+        return ins.on_conflict_do_update(
             index_elements=[feeds.c.url],
             set_={
                 "interval_s": ins.excluded.interval_s,
@@ -441,10 +460,37 @@ class SQLStore:
                 # a chat's feed makes it a default.
                 "is_default": or_(feeds.c.is_default, ins.excluded.is_default),
             },
-        ).returning(*feeds.c)
+        )
+
+    @staticmethod
+    def _new_feed_row(feed: Feed, now: datetime) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "url": feed.url,
+            "lang": feed.lang,
+            "interval_s": feed.interval_s,
+            "is_default": feed.is_default,
+        }
+        values |= _feed_state(feed)
+        if values["next_check_at"] is None:
+            values["next_check_at"] = now
+        return values
+
+    async def add_feed(self, feed: Feed) -> Feed:
+        stmt = self._add_feed_stmt().values(self._new_feed_row(feed, _now())).returning(*feeds.c)
         async with self._write() as conn:
             row = (await conn.execute(stmt)).one()
         return _feed(row)
+
+    async def add_feeds(self, feeds_: Sequence[Feed]) -> None:
+        """``add_feed`` for many feeds in one transaction and one batch (OPML import of
+        thousands of feeds); for a url given twice the last wins."""
+        now = _now()
+        rows = {f.url: self._new_feed_row(f, now) for f in feeds_}
+        if not rows:
+            return
+        async with self._write() as conn:
+            for chunk in _chunks(list(rows.values())):
+                await conn.execute(self._add_feed_stmt(), list(chunk))
 
     async def remove_feed(self, url: str) -> bool:
         async with self._write() as conn:
@@ -546,12 +592,12 @@ class SQLStore:
             urls = (await conn.execute(select(feeds.c.url).where(in_set))).scalars()
             return frozenset(urls)
 
-    async def chat_source_urls_many(
+    async def chat_source_sets(
         self, channels: Collection[ChannelRef]
     ) -> dict[ChannelRef, frozenset[str]]:
+        # The default set once, then every listed chat's own choices: two queries per chunk
+        # instead of one per chat. Same rule as _in_chat_set: added, or default and not off.
         wanted = set(channels)
-        if not wanted:
-            return {}
         async with self._read() as conn:
             defaults = frozenset(
                 (await conn.execute(select(feeds.c.url).where(feeds.c.is_default.is_(True))))
@@ -561,7 +607,7 @@ class SQLStore:
             added: dict[ChannelRef, set[str]] = {}
             off: dict[ChannelRef, set[str]] = {}
             ids = sorted({c.id for c in wanted})
-            for chunk in _chunks(ids):
+            for i in range(0, len(ids), 500):
                 stmt = (
                     select(
                         chat_sources.c.platform,
@@ -570,13 +616,18 @@ class SQLStore:
                         feeds.c.url,
                     )
                     .join(feeds, feeds.c.id == chat_sources.c.feed_id)
-                    .where(chat_sources.c.channel_id.in_(chunk))
+                    .where(chat_sources.c.channel_id.in_(ids[i : i + 500]))
                 )
-                for platform, channel_id, mode, url in await conn.execute(stmt):
-                    channel = ChannelRef(platform, channel_id)
-                    if channel in wanted:
-                        (added if mode == _ADD else off).setdefault(channel, set()).add(url)
-        return {c: (defaults - off.get(c, set())) | frozenset(added.get(c, set())) for c in wanted}
+                for platform, channel_id, mode, url in (await conn.execute(stmt)).all():
+                    ref = ChannelRef(platform, channel_id)
+                    if ref in wanted:
+                        (added if mode == _ADD else off).setdefault(ref, set()).add(url)
+        return {
+            c: (defaults - off.get(c, set())) | added.get(c, set())
+            if c in added or c in off
+            else defaults
+            for c in wanted
+        }
 
     async def add_chat_source(
         self, channel: ChannelRef, url: str, *, by: str | None = None, max_added: int | None = None
@@ -673,6 +724,39 @@ class SQLStore:
         async with self._read() as conn:
             return await self._known(conn, feed_url, unique)
 
+    async def known_keys_many(
+        self, keys_by_feed: Mapping[str, Sequence[str]]
+    ) -> dict[tuple[str, str], str]:
+        """Map each already-stored (feed_url, key) among ``keys_by_feed`` to its content hash:
+        ``known_keys`` for many feeds in one query (a poll asks for a batch of feeds at once).
+        """
+        pairs = list(dict.fromkeys((url, k) for url, keys in keys_by_feed.items() for k in keys))
+        if not pairs:
+            return {}
+        async with self._read() as conn:
+            return await self._known_pairs(conn, pairs)
+
+    async def _known_pairs(
+        self, conn: AsyncConnection, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        found: dict[tuple[str, str], str] = {}
+        if self._pg:
+            # Two array parameters unnested side by side: one statement shape whatever the
+            # batch size, so asyncpg's prepared-statement cache hits, and no chunking.
+            pg_stmt = text(
+                "SELECT s.feed_url, s.key, s.content_hash FROM stories AS s"
+                " JOIN unnest(CAST(:feeds AS text[]), CAST(:keys AS text[])) AS w(feed_url, key)"
+                " ON s.feed_url = w.feed_url AND s.key = w.key"
+            )
+            params = {"feeds": [f for f, _ in pairs], "keys": [k for _, k in pairs]}
+            found.update(((f, k), h) for f, k, h in await conn.execute(pg_stmt, params))
+            return found
+        cols = select(stories.c.feed_url, stories.c.key, stories.c.content_hash)
+        for chunk in _chunks(pairs, _CHUNK // 2):
+            stmt = cols.where(tuple_(stories.c.feed_url, stories.c.key).in_(list(chunk)))
+            found.update(((f, k), h) for f, k, h in await conn.execute(stmt))
+        return found
+
     async def _known(
         self, conn: AsyncConnection, feed_url: str, keys: Sequence[str]
     ) -> dict[str, str]:
@@ -711,7 +795,16 @@ class SQLStore:
             "search_text": fold(story.text) if self._pg else None,
         }
 
-    async def upsert_stories(self, stories_: Sequence[Story]) -> list[Story]:
+    async def upsert_stories(
+        self,
+        stories_: Sequence[Story],
+        *,
+        known: Mapping[tuple[str, str], str] | None = None,
+    ) -> list[Story]:
+        """See Store.upsert_stories. ``known``: what ``known_keys_many`` answered for these
+        stories' keys just before (ingest asks it anyway, to skip unchanged entries); then
+        the keys are not read again here. A story another process stored meanwhile is left
+        to it: the insert does nothing on a conflict either way."""
         if not stories_:
             return []
         now = _now()
@@ -719,15 +812,12 @@ class SQLStore:
         for s in stories_:
             latest.pop((s.feed_url, s.key), None)  # last duplicate wins, at its position
             latest[(s.feed_url, s.key)] = s
-        by_feed: dict[str, list[str]] = {}
-        for feed_url, key in latest:
-            by_feed.setdefault(feed_url, []).append(key)
 
         async with self._write() as conn:
-            existing: dict[tuple[str, str], str] = {}
-            for feed_url, keys in by_feed.items():
-                known = await self._known(conn, feed_url, keys)
-                existing.update(((feed_url, k), h) for k, h in known.items())
+            if known is not None:
+                existing = {ident: known[ident] for ident in latest if ident in known}
+            else:
+                existing = await self._known_pairs(conn, list(latest))
             fresh = [s for ident, s in latest.items() if ident not in existing]
             edited = [
                 s
@@ -936,7 +1026,9 @@ class SQLStore:
             rows = (await conn.execute(select(subscriptions).order_by(subscriptions.c.id))).all()
         return [_subscription(r) for r in rows]
 
-    async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]:
+    async def due_subscriptions(
+        self, now: datetime, *, limit: int = 100, offset: int = 0
+    ) -> list[Subscription]:
         stmt = (
             select(subscriptions)
             .where(
@@ -946,6 +1038,7 @@ class SQLStore:
             )
             .order_by(subscriptions.c.next_run_at, subscriptions.c.id)
             .limit(limit)
+            .offset(offset)
         )
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
@@ -1145,6 +1238,69 @@ class SQLStore:
                     .values(next_check_at=until)
                 )
 
+    async def enqueue_deliveries(
+        self,
+        batch: Sequence[tuple[Delivery, Subscription]],
+        *,
+        advance_only: Sequence[Subscription] = (),
+    ) -> int:
+        if not batch and not advance_only:
+            return 0
+        now = _now()
+        # A payload that several rows carry (one compose, many chats) is stored once.
+        counts = Counter(d.payload for d, _ in batch)
+        shared = {
+            body: hashlib.sha256(body.encode("utf-8")).hexdigest()
+            for body, n in counts.items()
+            if n > 1
+        }
+        rows = [
+            {
+                "subscription_id": d.subscription_id,
+                "platform": d.channel.platform,
+                "channel_id": d.channel.id,
+                "key": d.key,
+                "payload": _PAYLOAD_REF + shared[d.payload] if d.payload in shared else d.payload,
+                "state": DeliveryState(d.state).value,
+                "attempts": d.attempts,
+                "not_before": d.not_before,
+                "sent_parts": list(d.sent_parts),
+                "last_error": _cap(d.last_error),
+                "created_at": d.created_at or now,
+            }
+            for d, _ in batch
+        ]
+        advances = []
+        for sub in [s for _, s in batch] + list(advance_only):
+            if sub.id is None:
+                raise ValueError("advance needs a stored subscription (id is None)")
+            advances.append({"sid": sub.id, "nra": sub.next_run_at, "lwe": sub.last_window_end})
+        insert = (
+            self._insert(deliveries)
+            .on_conflict_do_nothing(index_elements=[deliveries.c.key])
+            .returning(deliveries.c.id)
+        )
+        advance = (
+            update(subscriptions)
+            .where(subscriptions.c.id == bindparam("sid"))
+            .values(next_run_at=bindparam("nra"), last_window_end=bindparam("lwe"))
+        )
+        async with self._write() as conn:
+            if shared:
+                await conn.execute(
+                    self._insert(digest_payloads).on_conflict_do_nothing(
+                        index_elements=[digest_payloads.c.hash]
+                    ),
+                    [{"hash": h, "body": b, "created_at": now} for b, h in shared.items()],
+                )
+            queued = len((await conn.execute(insert, rows)).all()) if rows else 0
+            await conn.execute(advance, advances)
+            if queued:
+                await self._announce_work(conn)
+        if queued:
+            self._work_committed()
+        return queued
+
     async def claim_deliveries(
         self, now: datetime, *, limit: int = 20, lease_s: float = 120
     ) -> list[Delivery]:
@@ -1181,7 +1337,8 @@ class SQLStore:
                 .returning(*deliveries.c)
             )
             rows = (await conn.execute(claim)).all()
-        return sorted((_delivery(r) for r in rows), key=lambda d: d.id or 0)
+            claimed = await _with_payloads(conn, rows)
+        return sorted(claimed, key=lambda d: d.id or 0)
 
     async def record_part_sent(
         self, delivery_id: int, message_id: str, *, lease_until: datetime | None = None
@@ -1249,9 +1406,39 @@ class SQLStore:
             stmt = stmt.where(deliveries.c.state == DeliveryState(state).value)
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [_delivery(r) for r in rows]
+            return await _with_payloads(conn, rows)
 
     # ------------------------------------------------------------------ meta
+
+    async def widening_keywords(self) -> list[str]:
+        """The distinct bare terms of every active subscription's ``+keywords``: a story that
+        mentions one may reach that chat although it is off the topic (ingest summarizes it)."""
+        from bot.topic import parse_keywords
+
+        stmt = select(subscriptions.c.keywords).where(subscriptions.c.paused.is_(False))
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).scalars().all()
+        terms: dict[str, None] = {}
+        for keywords in rows:
+            terms.update(dict.fromkeys(parse_keywords(keywords or ())[0]))
+        return list(terms)
+
+    async def save_bullets(self, bullets: Mapping[int, Sequence[str]]) -> None:
+        """Cache quick facts computed on demand for stories stored without them (ingest
+        summarizes only stories that can reach a chat), keyed by story id, in one batch.
+        A story that has bullets meanwhile keeps its own."""
+        if not bullets:
+            return
+        length = func.jsonb_array_length if self._pg else func.json_array_length
+        stmt = (
+            update(stories)
+            .where(stories.c.id == bindparam("b_id"), length(stories.c.bullets) == 0)
+            .values(bullets=bindparam("b_bullets"))
+        )
+        params = [{"b_id": id_, "b_bullets": list(b)} for id_, b in bullets.items() if b]
+        if params:
+            async with self._write() as conn:
+                await conn.execute(stmt, params)
 
     async def get_meta(self, key: str) -> str | None:
         async with self._read() as conn:

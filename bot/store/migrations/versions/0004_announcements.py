@@ -4,8 +4,8 @@ A story inserted by a poll that may reach instant subscribers gets a row here in
 transaction as the story itself, so a crash between storing and queueing cannot lose it, and
 any process's poll feeds any sender (which turns rows into deliveries and deletes them).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-04
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
