@@ -457,6 +457,28 @@ class SQLStore:
         order = {id_: i for i, id_ in enumerate(ids)}
         return sorted((_feed(r) for r in rows), key=lambda f: order[f.id or 0])
 
+    async def next_due_at(self) -> datetime | None:
+        """When the next polled feed falls due (claim_due_feeds' rule without the time), or
+        None when no feed is polled at all. A pacer sleeps until then."""
+        used = or_(
+            feeds.c.is_default.is_(True),
+            select(chat_sources.c.id)
+            .where(chat_sources.c.feed_id == feeds.c.id, chat_sources.c.mode == _ADD)
+            .exists(),
+        )
+        # ORDER BY + LIMIT rather than MIN(): the column's type (aware UTC) is kept.
+        stmt = (
+            select(feeds.c.next_check_at)
+            .where(feeds.c.disabled_reason.is_(None), used)
+            .order_by(feeds.c.next_check_at)
+            .limit(1)
+        )
+        async with self._read() as conn:
+            value: datetime | None = (await conn.execute(stmt)).scalar()
+        if value is None:
+            return None
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
     async def save_feeds(self, feeds_: Sequence[Feed]) -> None:
         if not feeds_:
             return
