@@ -2,7 +2,7 @@
 
 At most ``concurrency`` feeds are polled at once, at most ``per_host`` of them on one host. A
 claimed feed whose host is busy waits in a per-host queue (bounded: claiming stops while
-``concurrency`` feeds wait), so one host with thousands of feeds cannot take every slot.
+4 x ``concurrency`` feeds wait), so one host with thousands of feeds cannot take every slot.
 Claims are made when a quarter of the slots are free, and finished feeds are saved (their
 state written, their lease released) in one batch just before each claim, so the store sees
 two writes per few feeds, not per feed.
@@ -70,6 +70,9 @@ class Pacer:
         self.on_stories = on_stories
         # Wake-ups for a claim: a quarter of the slots, so a claim query serves several feeds.
         self._claim_min = max(1, self.concurrency // 4)
+        # Claimed feeds waiting for their host: enough that other hosts' feeds behind a busy
+        # host's get claimed, few enough that they are polled well within their lease.
+        self._parked_max = 4 * self.concurrency
         self.claims = 0
         self.peak_running = 0
         self.peak_per_host = 0
@@ -153,7 +156,7 @@ class Pacer:
                     not stopping
                     and not exhausted
                     and (retry_at is None or self.clock() >= retry_at)
-                    and n_parked < self.concurrency
+                    and n_parked < self._parked_max
                     and (free >= self._claim_min or not running)
                 )
                 if may_claim:
