@@ -76,26 +76,39 @@ class ProcessWork:
         self._scorer = scorer
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self._pool: ProcessPoolExecutor | None = None
+        self._starting = asyncio.Lock()
         self.in_flight = 0
         self.peak_in_flight = 0
         self.jobs = 0
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            from bot.feeds import feedwork
-
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            if "forkserver" in methods:
-                # Imported once in the fork server, so every worker starts with them loaded.
-                ctx.set_forkserver_preload(["bot.feeds.feedwork"])
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=ctx,
-                initializer=feedwork.init_worker,
-                initargs=(self._scorer,),
-            )
+    async def _ready(self) -> ProcessPoolExecutor:
+        """The pool, its workers started. Starting them blocks (the fork server imports the
+        parsing modules before it answers, then each worker is forked and runs its
+        initializer): that happens in a thread, once, so it is never a loop step."""
+        if self._pool is not None:
+            return self._pool
+        async with self._starting:
+            if self._pool is None:
+                self._pool = await asyncio.to_thread(self._start)
         return self._pool
+
+    def _start(self) -> ProcessPoolExecutor:
+        from bot.feeds import feedwork
+
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if "forkserver" in methods:
+            # Imported once in the fork server, so every worker starts with them loaded.
+            ctx.set_forkserver_preload(["bot.feeds.feedwork"])
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=feedwork.init_worker,
+            initargs=(self._scorer,),
+        )
+        # Without fork, the first submit launches every worker (in the submitting thread).
+        pool.submit(int).result()
+        return pool
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
         async with self._slots:
@@ -104,7 +117,7 @@ class ProcessWork:
             self.jobs += 1
             try:
                 loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._executor(), fn, *args)
+                return await loop.run_in_executor(await self._ready(), fn, *args)
             except BrokenProcessPool:
                 # A worker died (OOM killer, a crash in a C extension): this job fails, the
                 # next one starts a fresh pool.
