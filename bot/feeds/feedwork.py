@@ -49,6 +49,8 @@ class BuildSpec:
     lang_hint: str | None
     base_url: str | None
     now: datetime
+    # Every subscription's bare +keywords: a story they widen is summarized (see analyze).
+    widen: tuple[str, ...] | None = None
 
 
 def _groups(parsed: ParsedFeed) -> dict[str, list[ParsedEntry]]:
@@ -98,7 +100,7 @@ def build(
                 stories.append(story)
                 break
     for story in stories:
-        result = analyze(story.title, story.text, lang=story.lang, scorer=scorer)
+        result = analyze(story.title, story.text, lang=story.lang, scorer=scorer, widen=spec.widen)
         story.relevance = result.topic.score
         story.matched = result.topic.matched
         story.bullets = result.summary.bullets

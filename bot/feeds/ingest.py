@@ -3,8 +3,10 @@
 One failing feed is recorded on that feed (backoff, reason kept) and never stops the others.
 Work per feed is proportional to what changed: a 304 costs one request; an unchanged body (same
 hash) skips parsing; known entries with the same content hash (title + body as given) skip
-HTML->text and analysis; the store is asked about a feed's entry keys in one query and written
-in one batch.
+HTML->text and analysis; only stories that can reach a chat are summarized (relevant, or
+widened by a subscription's ``+keyword``, read once per poll). The store is asked about the
+entry keys of every feed that is ready at the same time in one query, and their stories are
+written in one transaction (bot/feeds/batching.py): round trips per batch of feeds, not per feed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import hashlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit
 
 from bot import metrics
 from bot.errors import FeedError
+from bot.feeds.batching import Coalescer
 from bot.feeds.cpu import CpuWork
 from bot.feeds.feedwork import BuildSpec, build, build_job, outline, outline_job, pending
 from bot.feeds.poll_timing import after_failure, after_success
@@ -39,9 +42,18 @@ class FeedFetcher(Protocol):
 
 
 class IngestStore(Protocol):
-    async def known_keys(self, feed_url: str, keys: Sequence[str]) -> dict[str, str]: ...
+    async def known_keys_many(
+        self, keys_by_feed: Mapping[str, Sequence[str]]
+    ) -> dict[tuple[str, str], str]: ...
 
-    async def upsert_stories(self, stories: Sequence[Story]) -> list[Story]: ...
+    async def upsert_stories(
+        self,
+        stories: Sequence[Story],
+        *,
+        known: Mapping[tuple[str, str], str] | None = None,
+    ) -> list[Story]: ...
+
+    async def widening_keywords(self) -> list[str]: ...
 
     async def save_feeds(self, feeds: Sequence[Feed]) -> None: ...
 
@@ -77,6 +89,40 @@ class PollReport:
         self.errors.update(other.errors)
 
 
+class Batches:
+    """The store calls of one poll, coalesced across the feeds polled concurrently."""
+
+    def __init__(self, store: IngestStore, widen: Sequence[str]) -> None:
+        self.widen = widen
+        self._store = store
+        self.known: Coalescer[tuple[str, list[str]], dict[str, str]] = Coalescer(self._known)
+        self.write: Coalescer[tuple[list[Story], dict[str, str]], list[Story]] = Coalescer(
+            self._write
+        )
+
+    async def _known(self, reqs: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
+        asked: dict[str, list[str]] = {}
+        for url, keys in reqs:
+            asked.setdefault(url, []).extend(keys)
+        found = await self._store.known_keys_many(asked)
+        return [{k: found[(url, k)] for k in keys if (url, k) in found} for url, keys in reqs]
+
+    async def _write(self, reqs: list[tuple[list[Story], dict[str, str]]]) -> list[list[Story]]:
+        stories = [s for batch, _ in reqs for s in batch]
+        known = {
+            (s.feed_url, s.key): h
+            for batch, hashes in reqs
+            for s in batch
+            if (h := hashes.get(s.key)) is not None
+        }
+        new = await self._store.upsert_stories(stories, known=known)
+        by_ident = {(s.feed_url, s.key): s for s in new}
+        return [
+            [by_ident[ident] for s in batch if (ident := (s.feed_url, s.key)) in by_ident]
+            for batch, _ in reqs
+        ]
+
+
 def _source_name(feed: Feed, parsed_title: str | None) -> str:
     return feed.title or parsed_title or urlsplit(feed.url).hostname or feed.url
 
@@ -89,10 +135,13 @@ async def poll_feed(
     now: datetime,
     scorer: TopicScorer | None,
     report: PollReport,
+    batches: Batches | None = None,
     cpu: CpuWork | None = None,
 ) -> None:
     """Poll one feed and update ``feed``'s state in place (the caller saves it). ``cpu`` runs
     the parse and analysis of large bodies off the loop (None: everything inline)."""
+    if batches is None:
+        batches = Batches(store, await store.widening_keywords())
     feed.last_checked_at = now
     try:
         result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
@@ -109,7 +158,7 @@ async def poll_feed(
             report.unchanged_body += 1
         else:
             await _ingest_body(
-                feed, result, store=store, now=now, scorer=scorer, report=report, cpu=cpu
+                feed, result, batches=batches, now=now, scorer=scorer, report=report, cpu=cpu
             )
             feed.body_hash = body_hash
         # Validators are kept only once the body was ingested (after_success copies them): a
@@ -124,8 +173,8 @@ async def poll_feed(
 
 
 # Bodies up to this size are parsed and analyzed on the loop: a worker round trip costs more
-# than the work, and a step stays a few ms (measured by bench/loop_lag_bench.py). Larger ones,
-# or more than INLINE_MAX_STORIES stories to analyze, go to the CPU pool.
+# than the work, and such a step stays a few ms (bench/loop_lag_bench.py). Larger ones, or
+# more than INLINE_MAX_STORIES stories to analyze, go to the CPU pool.
 INLINE_MAX_BYTES = 64 * 1024
 INLINE_MAX_STORIES = 8
 
@@ -134,21 +183,18 @@ async def _ingest_body(
     feed: Feed,
     result: FetchResult,
     *,
-    store: IngestStore,
+    batches: Batches,
     now: datetime,
     scorer: TopicScorer | None,
     report: PollReport,
     cpu: CpuWork | None = None,
-    inline_max_bytes: int = INLINE_MAX_BYTES,
 ) -> None:
     body = result.body
     assert body is not None
-    small = cpu is None or len(body) <= inline_max_bytes
     parsed: ParsedFeed | None = None
-    if small:
+    if cpu is None or len(body) <= INLINE_MAX_BYTES:
         out, parsed = outline(body, result.final_url, result.headers)
     else:
-        assert cpu is not None
         out = await cpu.run(outline_job, body, result.final_url, result.headers)
     if out.parser != "fast":
         metrics.PARSE_FALLBACKS.inc()
@@ -159,7 +205,7 @@ async def _ingest_body(
         return
     # Keys and hashes need no HTML->text; only entries the store lacks (or holds with another
     # hash) are turned into stories, which is where an entry's text is first made.
-    known = await store.known_keys(feed.url, list(out.hashes))
+    known = await batches.known.submit((feed.url, list(out.hashes)))
     todo = pending(out, known)
     if not todo:
         feed.baseline_done = True
@@ -170,6 +216,7 @@ async def _ingest_body(
         lang_hint=feed.lang,
         base_url=out.link or result.final_url,
         now=now,
+        widen=tuple(batches.widen),
     )
     if parsed is not None and (cpu is None or todo <= INLINE_MAX_STORIES):
         changed = build(parsed, known, spec, scorer)
@@ -179,7 +226,7 @@ async def _ingest_body(
     if not changed:
         feed.baseline_done = True
         return
-    new = await store.upsert_stories(changed)
+    new = await batches.write.submit((changed, known))
     metrics.STORIES_STORED.inc(len(new))
     report.updated_stories += len(changed) - len(new)
     if feed.baseline_done:
@@ -198,12 +245,20 @@ async def poll_one(
     now: datetime,
     scorer: TopicScorer | None,
     report: PollReport,
+    batches: Batches,
     cpu: CpuWork | None = None,
 ) -> None:
     """:func:`poll_feed`, with a bug on this one feed recorded on it instead of raised."""
     try:
         await poll_feed(
-            feed, store=store, fetcher=fetcher, now=now, scorer=scorer, report=report, cpu=cpu
+            feed,
+            store=store,
+            fetcher=fetcher,
+            now=now,
+            scorer=scorer,
+            report=report,
+            batches=batches,
+            cpu=cpu,
         )
     except Exception as e:  # a bug on one feed must not sink the poll
         log.exception("unexpected error polling %s", feed.url)
@@ -227,11 +282,20 @@ async def poll_feeds(
     now = now or datetime.now(UTC)
     report = PollReport(feeds=len(feeds))
     gate = asyncio.Semaphore(concurrency)
+    # Read once per poll, not per story: which +keywords widen some chat's digest.
+    batches = Batches(store, await store.widening_keywords())
 
     async def one(feed: Feed) -> None:
         async with gate:
             await poll_one(
-                feed, store=store, fetcher=fetcher, now=now, scorer=scorer, report=report, cpu=cpu
+                feed,
+                store=store,
+                fetcher=fetcher,
+                now=now,
+                scorer=scorer,
+                report=report,
+                batches=batches,
+                cpu=cpu,
             )
             if progress is not None:
                 progress(1)

@@ -23,11 +23,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.feeds.cpu import CpuWork
-from bot.feeds.ingest import FeedFetcher, IngestStore, PollReport, poll_one
+from bot.feeds.ingest import Batches, FeedFetcher, IngestStore, PollReport, poll_one
 from bot.models import Feed, Story
 from bot.topic import TopicScorer
 
 log = logging.getLogger(__name__)
+
+# A chat's new +keyword widens summaries of stories polled from then on, within this long.
+WIDEN_REFRESH_S = 60.0
 
 OnStories = Callable[[Sequence[Story]], Awaitable[object]]
 
@@ -103,12 +106,17 @@ class Pacer:
         if stop is not None:
             stopper = asyncio.create_task(stop.wait())
 
+        # The store calls of feeds polled at the same time are coalesced (one known-keys query,
+        # one write per batch); the +keywords that widen summaries are read again now and then.
+        batches = Batches(self.store, await self.store.widening_keywords())
+        batches_at = self.clock()
+
         def start(feed: Feed) -> None:
             host = _host(feed)
             busy[host] += 1
             self.peak_per_host = max(self.peak_per_host, busy[host])
             report = PollReport(feeds=1)
-            task = asyncio.create_task(self._poll(feed, report))
+            task = asyncio.create_task(self._poll(feed, report, batches))
             running[task] = (feed, report)
             self.peak_running = max(self.peak_running, len(running))
 
@@ -161,6 +169,9 @@ class Pacer:
                 )
                 if may_claim:
                     await flush()
+                    if (self.clock() - batches_at).total_seconds() > WIDEN_REFRESH_S:
+                        batches = Batches(self.store, await self.store.widening_keywords())
+                        batches_at = self.clock()
                     want = min(self.claim_max, free)
                     feeds = await self.store.claim_due_feeds(
                         claim_time(), limit=want, lease_s=self.lease_s
@@ -228,7 +239,7 @@ class Pacer:
             )
         return total
 
-    async def _poll(self, feed: Feed, report: PollReport) -> None:
+    async def _poll(self, feed: Feed, report: PollReport, batches: Batches) -> None:
         await poll_one(
             feed,
             store=self.store,
@@ -236,6 +247,7 @@ class Pacer:
             now=self.clock(),
             scorer=self.scorer,
             report=report,
+            batches=batches,
             cpu=self.cpu,
         )
 
