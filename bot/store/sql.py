@@ -91,6 +91,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Rows written per statement by upsert_stories (see there).
+_ROWS_PER_STEP: Final = 200
+
+
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -753,17 +757,19 @@ class SQLStore:
                         stories.c.id, stories.c.feed_url, stories.c.key, stories.c.fetched_at
                     )
                 )
-                rows = await conn.execute(stmt, [self._story_row(s, now) for s in fresh])
-                for id_, feed_url, key, fetched in rows:
-                    inserted[(feed_url, key)] = (id_, fetched)
+                # In slices, still one transaction: building and binding a few thousand rows
+                # is one step of the event loop, which must stay short (no step > 100 ms).
+                for part in _chunks(fresh, _ROWS_PER_STEP):
+                    rows = await conn.execute(stmt, [self._story_row(s, now) for s in part])
+                    for id_, feed_url, key, fetched in rows:
+                        inserted[(feed_url, key)] = (id_, fetched)
             if edited:
-                await conn.execute(
-                    update(stories).where(
-                        stories.c.feed_url == bindparam("b_feed"),
-                        stories.c.key == bindparam("b_key"),
-                    ),
-                    [self._edit_params(s) for s in edited],
+                edit = update(stories).where(
+                    stories.c.feed_url == bindparam("b_feed"),
+                    stories.c.key == bindparam("b_key"),
                 )
+                for part in _chunks(edited, _ROWS_PER_STEP):
+                    await conn.execute(edit, [self._edit_params(s) for s in part])
         return [
             replace(s, id=inserted[ident][0], fetched_at=inserted[ident][1])
             for ident, s in latest.items()
