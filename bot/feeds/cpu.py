@@ -56,8 +56,6 @@ def default_workers() -> int:
 class ProcessWork:
     """A process pool, started on first use, with at most ``max_in_flight`` jobs submitted.
 
-    Workers start from a forkserver (spawn where there is none), never by forking the running
-    process: a fork would copy the loop, the database connections and the adapters' sockets.
     Each worker imports the parsing and analysis modules once and receives the topic scorer
     once, through the initializer.
     """
@@ -82,9 +80,8 @@ class ProcessWork:
         self.jobs = 0
 
     async def _ready(self) -> ProcessPoolExecutor:
-        """The pool, its workers started. Starting them blocks (the fork server imports the
-        parsing modules before it answers, then each worker is forked and runs its
-        initializer): that happens in a thread, once, so it is never a loop step."""
+        """The pool, its workers started. Starting them blocks (each worker is spawned and
+        runs its initializer): that happens in a thread, once, so it is never a loop step."""
         if self._pool is not None:
             return self._pool
         async with self._starting:
@@ -95,11 +92,11 @@ class ProcessWork:
     def _start(self) -> ProcessPoolExecutor:
         from bot.feeds import feedwork
 
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if "forkserver" in methods:
-            # Imported once in the fork server, so every worker starts with them loaded.
-            ctx.set_forkserver_preload(["bot.feeds.feedwork"])
+        # Spawned, not forked: a fork would copy the loop, the database connections and the
+        # adapters' sockets. Not from a fork server either: its workers would be its children,
+        # not ours, and their CPU and memory would vanish from this process's accounting
+        # (rusage, `time`, a container's view of its main process).
+        ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=ctx,
