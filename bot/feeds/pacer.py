@@ -158,7 +158,8 @@ class Pacer:
         try:
             while True:
                 stopping = stop is not None and stop.is_set()
-                unpark()
+                if not stopping:  # when stopping, claimed feeds not yet started are released
+                    unpark()
                 free = self.concurrency - len(running)
                 may_claim = (
                     not stopping
