@@ -37,13 +37,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from bot.app import App
-from bot.commands.base import Invocation
-from bot.config import Settings
-from bot.models import ChannelRef, Feed
-from bot.runner import build_core
-from bot.summarize.base import get_summarizer
-
 
 def _serve(n_feeds: int, items: int, conn: Connection) -> None:
     from aiohttp import web
@@ -92,6 +85,15 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _measure(name: str, base: str, n_feeds: int, workers: int, db: Path) -> Run:
+    # Imported here: the pool's spawned workers import this module as their __main__, and
+    # must not pay for the whole app at normal priority.
+    from bot.app import App
+    from bot.commands.base import Invocation
+    from bot.config import Settings
+    from bot.models import ChannelRef, Feed
+    from bot.runner import build_core
+    from bot.summarize.base import get_summarizer
+
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{db}",
         feeds_file=str(db.with_suffix(".none.toml")),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -90,7 +91,7 @@ class ProcessWork:
         return self._pool
 
     def _start(self) -> ProcessPoolExecutor:
-        from bot.feeds import feedwork
+        from bot.feeds import worker
 
         # Spawned, not forked: a fork would copy the loop, the database connections and the
         # adapters' sockets. Not from a fork server either: its workers would be its children,
@@ -100,8 +101,8 @@ class ProcessWork:
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=ctx,
-            initializer=feedwork.init_worker,
-            initargs=(self._scorer,),
+            initializer=worker.start_worker,
+            initargs=(pickle.dumps(self._scorer),),
         )
         # Without fork, the first submit launches every worker (in the submitting thread).
         pool.submit(int).result()

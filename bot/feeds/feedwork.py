@@ -15,8 +15,6 @@ pickling hundreds of entries' HTML to the worker and back.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -112,16 +110,12 @@ def build(
 # The scorer a worker process was started with (see bot.feeds.cpu.ProcessWork): sent once per
 # worker, not once per job.
 _worker_scorer: TopicScorer | None = None
-WORKER_NICENESS = 10
 
 
 def init_worker(scorer: TopicScorer | None) -> None:
+    """Called once per worker by bot.feeds.worker.start_worker."""
     global _worker_scorer
     _worker_scorer = scorer
-    # Parsing is throughput work, the loop's process latency work (commands, sends): on a box
-    # with as many busy workers as cores, the loop must not wait for a time slice.
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(WORKER_NICENESS)
 
 
 def outline_job(body: bytes, url: str | None, headers: Mapping[str, str]) -> Outline:
