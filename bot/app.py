@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from bot.analyze import default_scorer
 from bot.config import Settings, load_feeds_file
+from bot.feeds.cpu import CpuWork, make_cpu_work
 from bot.feeds.fetch import Fetcher
+from bot.feeds.pacer import OnStories, Pacer
 from bot.logsafe import setup_logging
 from bot.models import Feed
 from bot.store import SQLStore, open_store
@@ -32,6 +35,7 @@ class App:
     store: SQLStore
     fetcher: Fetcher
     scorer: TopicScorer
+    cpu: CpuWork
     _stack: AsyncExitStack
 
     @classmethod
@@ -52,10 +56,35 @@ class App:
                 )
             )
             scorer = default_scorer(settings.topics_file)
+            # The pool starts on first use: commands that never poll a large feed pay nothing.
+            cpu = make_cpu_work(settings.cpu_workers, scorer)
+            stack.push_async_callback(cpu.aclose)
         except BaseException:
             await stack.aclose()
             raise
-        return cls(settings=settings, store=store, fetcher=fetcher, scorer=scorer, _stack=stack)
+        return cls(
+            settings=settings, store=store, fetcher=fetcher, scorer=scorer, cpu=cpu, _stack=stack
+        )
+
+    def pacer(
+        self,
+        *,
+        on_stories: OnStories | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Pacer:
+        """The feed poller with this app's store, fetcher, scorer, CPU pool and limits."""
+        s = self.settings
+        return Pacer(
+            self.store,
+            self.fetcher,
+            scorer=self.scorer,
+            cpu=self.cpu,
+            concurrency=s.fetch_concurrency,
+            per_host=s.fetch_per_host,
+            claim_max=s.poll_batch,
+            on_stories=on_stories,
+            clock=clock,
+        )
 
     async def close(self) -> None:
         await self._stack.aclose()

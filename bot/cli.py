@@ -233,40 +233,30 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _poll(app: Any, *, once: bool, everything: bool) -> int:
-    from bot.feeds.ingest import poll_due
+    import asyncio
 
     added = await app.sync_feeds_file()
     if added:
         print(f"added {added} feeds from {app.settings.feeds_file}", file=sys.stderr)
-    while True:
+    if everything:
         now = datetime.now(UTC)
-        if everything:
-            feeds = await app.store.list_feeds()
-            for feed in feeds:
-                feed.next_check_at = now
-            await app.store.save_feeds(feeds)
-            everything = False
-        report = await poll_due(
-            app.store,
-            app.fetcher,
-            now=now,
-            limit=app.settings.poll_batch,
-            scorer=app.scorer,
-            concurrency=app.settings.fetch_concurrency,
-        )
-        print(
-            f"polled {report.feeds} feeds: {report.fetched} fetched, "
-            f"{report.not_modified} not modified, {report.failed} failed, "
-            f"{len(report.new_stories)} new stories, {report.baseline_stories} baseline",
-            file=sys.stderr,
-        )
-        for url, error in sorted(report.errors.items()):
-            print(f"  {url}: {error}", file=sys.stderr)
-        if once:
-            return 0
-        import asyncio
-
-        await asyncio.sleep(30)
+        feeds = await app.store.list_feeds()
+        for feed in feeds:
+            feed.next_check_at = now
+        await app.store.save_feeds(feeds)
+    # Feeds are claimed as polling slots free up: --once polls every feed due at the start
+    # (however many), without --once the poll goes on, sleeping until the next feed is due.
+    pacer = app.pacer()
+    report = await (pacer.run_once() if once else pacer.run_forever(asyncio.Event()))
+    print(
+        f"polled {report.feeds} feeds: {report.fetched} fetched, "
+        f"{report.not_modified} not modified, {report.failed} failed, "
+        f"{len(report.new_stories)} new stories, {report.baseline_stories} baseline",
+        file=sys.stderr,
+    )
+    for url, error in sorted(report.errors.items()):
+        print(f"  {url}: {error}", file=sys.stderr)
+    return 0
 
 
 async def _deliver(app: Any, *, once: bool, dry_run: bool) -> int:

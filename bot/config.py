@@ -161,6 +161,9 @@ class Settings:
     fetch_max_bytes: Bytes = 8 * 2**20
     fetch_concurrency: Count = 50
     fetch_per_host: Count = 4
+    # Processes that parse and analyze large feed bodies off the event loop: 0 = one per core,
+    # -1 = none (everything on the loop; tests and tiny instances).
+    cpu_workers: Annotated[int, Field(ge=-1, le=64)] = 0
     allow_loopback: bool = False  # let every fetch reach 127.0.0.0/8 and ::1: tests and demo only
     # Feeds come from chat admins too (/feeds add), and DNS can later point a public name at a
     # private address: polled feeds are held to public addresses unless this is set.

@@ -12,6 +12,7 @@ claimed, not assigned, so the work spreads over them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -29,7 +30,7 @@ from bot.config import Settings
 from bot.delivery import Sender, announce_stored, compose_due
 from bot.digest import compose_digest
 from bot.feeds.fetch import Fetcher
-from bot.feeds.ingest import poll_due
+from bot.feeds.pacer import Pacer
 from bot.health import write_heartbeat
 from bot.limits import CommandLimits, FetchGate
 from bot.logsafe import install_loop_handler
@@ -166,18 +167,13 @@ class Composer:
 
 
 def make_poll_job(app: App) -> Callable[[datetime], Awaitable[int]]:
-    # Instant posts are not queued here: the store queues new stories for announcement in the
-    # transaction that stores them, and the send loop (make_send_step) turns them into posts.
+    """One poll of every feed due at ``now`` (tests and one-shot use; ``warta run`` keeps a
+    :class:`~bot.feeds.pacer.Pacer` running instead). Instant posts are not queued here: the
+    store queues new stories for announcement in the transaction that stores them, and the
+    send loop (make_send_step) turns them into posts."""
+
     async def poll(now: datetime) -> int:
-        report = await poll_due(
-            app.store,
-            app.fetcher,
-            now=now,
-            limit=app.settings.poll_batch,
-            scorer=app.scorer,
-            concurrency=app.settings.fetch_concurrency,
-            show_progress=False,
-        )
+        report = await app.pacer(clock=lambda: now).run_once()
         return report.feeds
 
     return poll
@@ -231,6 +227,7 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
     supervisor: Supervisor | None = None
     scheduler: Scheduler | None = None
     send_loop: SendLoop | None = None
+    polling: asyncio.Task[object] | None = None
     try:
         added = await app.sync_feeds_file()
         if added:
@@ -272,8 +269,12 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
         async def compose(now: datetime) -> int:
             return await compose_due(app.store, now, compose=compose_fn)
 
-        scheduler = Scheduler(poll=make_poll_job(app) if poll else None, compose=compose)
+        scheduler = Scheduler(compose=compose)
         scheduler.start()
+        if poll:
+            # Polling is paced by work, not by a tick: feeds are claimed as slots free up.
+            pacer = app.pacer()
+            polling = asyncio.create_task(_keep_polling(pacer, stop), name="poll")
         if settings.web_enabled:
             from bot.web.server import WebServer, build_site
 
@@ -287,6 +288,9 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
             print(f"warta: web on {web.url}", file=sys.stderr)
         await stop.wait()
     finally:
+        stop.set()
+        if polling is not None:
+            await _finish(polling, grace_s=1.5)
         if send_loop is not None:
             await send_loop.stop()
         if scheduler is not None:
@@ -295,3 +299,28 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
             await supervisor.stop()
         await app.close()
     return 0
+
+
+async def _finish(task: asyncio.Task[object], *, grace_s: float) -> None:
+    """Let ``task`` finish within ``grace_s`` (it was told to stop), else cancel it: a poll cut
+    short is redone once its claim's lease runs out."""
+    done, _ = await asyncio.wait({task}, timeout=grace_s)
+    if not done:
+        task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.exception("polling failed while stopping")
+
+
+async def _keep_polling(pacer: Pacer, stop: asyncio.Event) -> None:
+    """Run the pacer until ``stop``; if it fails (the database away), start it again."""
+    while not stop.is_set():
+        try:
+            await pacer.run_forever(stop)
+        except Exception:
+            log.exception("polling failed; starting again in 10 s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=10)

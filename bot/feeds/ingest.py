@@ -23,13 +23,12 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from bot import metrics
-from bot.analyze import analyze, judge_story_lang
 from bot.errors import FeedError
 from bot.feeds.batching import Coalescer
-from bot.feeds.normalize import entry_hash, entry_key, to_story
-from bot.feeds.parse import parse_feed
+from bot.feeds.cpu import CpuWork
+from bot.feeds.feedwork import BuildSpec, build, build_job, outline, outline_job, pending
 from bot.feeds.poll_timing import after_failure, after_success
-from bot.models import Feed, FetchResult, ParsedEntry, Story
+from bot.models import Feed, FetchResult, ParsedFeed, Story
 from bot.topic import TopicScorer
 
 log = logging.getLogger(__name__)
@@ -87,8 +86,20 @@ class PollReport:
     updated_stories: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
+    def merge(self, other: PollReport) -> None:
+        """Add ``other``'s counts and stories to this report."""
+        self.feeds += other.feeds
+        self.fetched += other.fetched
+        self.not_modified += other.not_modified
+        self.unchanged_body += other.unchanged_body
+        self.failed += other.failed
+        self.new_stories.extend(other.new_stories)
+        self.baseline_stories += other.baseline_stories
+        self.updated_stories += other.updated_stories
+        self.errors.update(other.errors)
 
-class _Batches:
+
+class Batches:
     """The store calls of one poll, coalesced across the feeds polled concurrently."""
 
     def __init__(self, store: IngestStore, widen: Sequence[str]) -> None:
@@ -134,11 +145,13 @@ async def poll_feed(
     now: datetime,
     scorer: TopicScorer | None,
     report: PollReport,
-    batches: _Batches | None = None,
+    batches: Batches | None = None,
+    cpu: CpuWork | None = None,
 ) -> None:
-    """Poll one feed and update ``feed``'s state in place (the caller saves it)."""
+    """Poll one feed and update ``feed``'s state in place (the caller saves it). ``cpu`` runs
+    the parse and analysis of large bodies off the loop (None: everything inline)."""
     if batches is None:
-        batches = _Batches(store, await store.widening_keywords())
+        batches = Batches(store, await store.widening_keywords())
     feed.last_checked_at = now
     try:
         result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
@@ -154,7 +167,9 @@ async def poll_feed(
         if body_hash == feed.body_hash and feed.baseline_done:
             report.unchanged_body += 1
         else:
-            await _ingest_body(feed, result, batches=batches, now=now, scorer=scorer, report=report)
+            await _ingest_body(
+                feed, result, batches=batches, now=now, scorer=scorer, report=report, cpu=cpu
+            )
             feed.body_hash = body_hash
         # Validators are kept only once the body was ingested (after_success copies them): a
         # body that failed to parse must be fetched in full again, not answered with a 304.
@@ -167,57 +182,57 @@ async def poll_feed(
         log.info("feed failed: %s: %s", feed.url, e)
 
 
+# Bodies up to this size are parsed and analyzed on the loop: a worker round trip costs more
+# than the work, and such a step stays a few ms (bench/loop_lag_bench.py). Larger ones, or
+# more than INLINE_MAX_STORIES stories to analyze, go to the CPU pool.
+INLINE_MAX_BYTES = 64 * 1024
+INLINE_MAX_STORIES = 8
+
+
 async def _ingest_body(
     feed: Feed,
     result: FetchResult,
     *,
-    batches: _Batches,
+    batches: Batches,
     now: datetime,
     scorer: TopicScorer | None,
     report: PollReport,
+    cpu: CpuWork | None = None,
 ) -> None:
-    assert result.body is not None
-    parsed = parse_feed(result.body, url=result.final_url, headers=result.headers)
-    if parsed.parser != "fast":
+    body = result.body
+    assert body is not None
+    parsed: ParsedFeed | None = None
+    if cpu is None or len(body) <= INLINE_MAX_BYTES:
+        out, parsed = outline(body, result.final_url, result.headers)
+    else:
+        out = await cpu.run(outline_job, body, result.final_url, result.headers)
+    if out.parser != "fast":
         metrics.PARSE_FALLBACKS.inc()
-    if not feed.title and parsed.title:
-        feed.title = parsed.title
-    source = _source_name(feed, parsed.title)
-    # Keys and hashes need no HTML->text; only entries the store lacks (or holds with another
-    # hash) are turned into stories, which is where an entry's text is first made.
-    groups: dict[str, list[ParsedEntry]] = {}
-    for entry in parsed.entries:
-        groups.setdefault(entry_key(entry), []).append(entry)
-    if not groups:
+    if not feed.title and out.title:
+        feed.title = out.title
+    if not out.hashes:
         feed.baseline_done = True
         return
-    known = await batches.known.submit((feed.url, list(groups)))
-    changed: list[Story] = []
-    for key, group in groups.items():
-        stored_hash = known.get(key)
-        # The first entry that makes a story owns the key; later duplicates are ignored.
-        for entry in group:
-            if stored_hash is not None and entry_hash(entry) == stored_hash:
-                break
-            story = to_story(
-                entry,
-                feed_url=feed.url,
-                source=source,
-                lang_hint=feed.lang,
-                detect_lang=judge_story_lang,
-                base_url=parsed.link or result.final_url,
-            )
-            if story is not None:
-                story.fetched_at = now
-                changed.append(story)
-                break
-    for story in changed:
-        result_ = analyze(
-            story.title, story.text, lang=story.lang, scorer=scorer, widen=batches.widen
-        )
-        story.relevance = result_.topic.score
-        story.matched = result_.topic.matched
-        story.bullets = result_.summary.bullets
+    # Keys and hashes need no HTML->text; only entries the store lacks (or holds with another
+    # hash) are turned into stories, which is where an entry's text is first made.
+    known = await batches.known.submit((feed.url, list(out.hashes)))
+    todo = pending(out, known)
+    if not todo:
+        feed.baseline_done = True
+        return
+    spec = BuildSpec(
+        feed_url=feed.url,
+        source=_source_name(feed, out.title),
+        lang_hint=feed.lang,
+        base_url=out.link or result.final_url,
+        now=now,
+        widen=tuple(batches.widen),
+    )
+    if parsed is not None and (cpu is None or todo <= INLINE_MAX_STORIES):
+        changed = build(parsed, known, spec, scorer)
+    else:
+        assert cpu is not None
+        changed = await cpu.run(build_job, body, result.final_url, result.headers, known, spec)
     if not changed:
         feed.baseline_done = True
         return
@@ -235,6 +250,36 @@ async def _ingest_body(
         feed.baseline_done = True
 
 
+async def poll_one(
+    feed: Feed,
+    *,
+    store: IngestStore,
+    fetcher: FeedFetcher,
+    now: datetime,
+    scorer: TopicScorer | None,
+    report: PollReport,
+    batches: Batches,
+    cpu: CpuWork | None = None,
+) -> None:
+    """:func:`poll_feed`, with a bug on this one feed recorded on it instead of raised."""
+    try:
+        await poll_feed(
+            feed,
+            store=store,
+            fetcher=fetcher,
+            now=now,
+            scorer=scorer,
+            report=report,
+            batches=batches,
+            cpu=cpu,
+        )
+    except Exception as e:  # a bug on one feed must not sink the poll
+        log.exception("unexpected error polling %s", feed.url)
+        report.failed += 1
+        report.errors[feed.url] = f"internal error: {type(e).__name__}: {e}"
+        after_failure(feed, now, FeedError(f"internal error: {type(e).__name__}"))
+
+
 async def poll_feeds(
     feeds: Sequence[Feed],
     *,
@@ -244,31 +289,27 @@ async def poll_feeds(
     scorer: TopicScorer | None = None,
     concurrency: int = 50,
     progress: Callable[[int], object] | None = None,
+    cpu: CpuWork | None = None,
 ) -> PollReport:
     """Poll ``feeds`` concurrently (bounded) and save their state in one batch."""
     now = now or datetime.now(UTC)
     report = PollReport(feeds=len(feeds))
     gate = asyncio.Semaphore(concurrency)
     # Read once per poll, not per story: which +keywords widen some chat's digest.
-    batches = _Batches(store, await store.widening_keywords())
+    batches = Batches(store, await store.widening_keywords())
 
     async def one(feed: Feed) -> None:
         async with gate:
-            try:
-                await poll_feed(
-                    feed,
-                    store=store,
-                    fetcher=fetcher,
-                    now=now,
-                    scorer=scorer,
-                    report=report,
-                    batches=batches,
-                )
-            except Exception as e:  # a bug on one feed must not sink the poll
-                log.exception("unexpected error polling %s", feed.url)
-                report.failed += 1
-                report.errors[feed.url] = f"internal error: {type(e).__name__}: {e}"
-                after_failure(feed, now, FeedError(f"internal error: {type(e).__name__}"))
+            await poll_one(
+                feed,
+                store=store,
+                fetcher=fetcher,
+                now=now,
+                scorer=scorer,
+                report=report,
+                batches=batches,
+                cpu=cpu,
+            )
             if progress is not None:
                 progress(1)
 

@@ -107,6 +107,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Rows written per statement by upsert_stories (see there).
+_ROWS_PER_STEP: Final = 200
+
+
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -543,6 +547,28 @@ class SQLStore:
         order = {id_: i for i, id_ in enumerate(ids)}
         return sorted((_feed(r) for r in rows), key=lambda f: order[f.id or 0])
 
+    async def next_due_at(self) -> datetime | None:
+        """When the next polled feed falls due (claim_due_feeds' rule without the time), or
+        None when no feed is polled at all. A pacer sleeps until then."""
+        used = or_(
+            feeds.c.is_default.is_(True),
+            select(chat_sources.c.id)
+            .where(chat_sources.c.feed_id == feeds.c.id, chat_sources.c.mode == _ADD)
+            .exists(),
+        )
+        # ORDER BY + LIMIT rather than MIN(): the column's type (aware UTC) is kept.
+        stmt = (
+            select(feeds.c.next_check_at)
+            .where(feeds.c.disabled_reason.is_(None), used)
+            .order_by(feeds.c.next_check_at)
+            .limit(1)
+        )
+        async with self._read() as conn:
+            value: datetime | None = (await conn.execute(stmt)).scalar()
+        if value is None:
+            return None
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
     async def save_feeds(self, feeds_: Sequence[Feed]) -> None:
         if not feeds_:
             return
@@ -835,9 +861,12 @@ class SQLStore:
                         stories.c.id, stories.c.feed_url, stories.c.key, stories.c.fetched_at
                     )
                 )
-                rows = await conn.execute(stmt, [self._story_row(s, now) for s in fresh])
-                for id_, feed_url, key, fetched in rows:
-                    inserted[(feed_url, key)] = (id_, fetched)
+                # In slices, still one transaction: building and binding a few thousand rows
+                # is one step of the event loop, which must stay short (no step > 100 ms).
+                for part in _chunks(fresh, _ROWS_PER_STEP):
+                    rows = await conn.execute(stmt, [self._story_row(s, now) for s in part])
+                    for id_, feed_url, key, fetched in rows:
+                        inserted[(feed_url, key)] = (id_, fetched)
                 # Queued with the stories themselves: no crash window between "stored"
                 # and "will be posted".
                 announce = [
@@ -849,13 +878,12 @@ class SQLStore:
                     await conn.execute(self._insert(announcements), announce)
                     await self._announce_work(conn)
             if edited:
-                await conn.execute(
-                    update(stories).where(
-                        stories.c.feed_url == bindparam("b_feed"),
-                        stories.c.key == bindparam("b_key"),
-                    ),
-                    [self._edit_params(s) for s in edited],
+                edit = update(stories).where(
+                    stories.c.feed_url == bindparam("b_feed"),
+                    stories.c.key == bindparam("b_key"),
                 )
+                for part in _chunks(edited, _ROWS_PER_STEP):
+                    await conn.execute(edit, [self._edit_params(s) for s in part])
         if any(s.announce for ident, s in latest.items() if ident in inserted):
             self._work_committed()
         return [

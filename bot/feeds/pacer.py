@@ -1,0 +1,274 @@
+"""Polling paced by work: due feeds are claimed as polling slots free up, not in batches per tick.
+
+At most ``concurrency`` feeds are polled at once, at most ``per_host`` of them on one host. A
+claimed feed whose host is busy waits in a per-host queue (bounded: claiming stops while
+4 x ``concurrency`` feeds wait), so one host with thousands of feeds cannot take every slot.
+Claims are made when a quarter of the slots are free, and finished feeds are saved (their
+state written, their lease released) in one batch just before each claim, so the store sees
+two writes per few feeds, not per feed.
+
+:meth:`Pacer.run_once` polls every feed that was due when it started and returns
+(``warta poll --once``); :meth:`Pacer.run_forever` keeps claiming and, when nothing is due,
+sleeps until the next feed falls due (``warta run``, ``warta poll``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.feeds.cpu import CpuWork
+from bot.feeds.ingest import Batches, FeedFetcher, IngestStore, PollReport, poll_one
+from bot.models import Feed, Story
+from bot.topic import TopicScorer
+
+log = logging.getLogger(__name__)
+
+# A chat's new +keyword widens summaries of stories polled from then on, within this long.
+WIDEN_REFRESH_S = 60.0
+
+OnStories = Callable[[Sequence[Story]], Awaitable[object]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _host(feed: Feed) -> str:
+    return urlsplit(feed.url).hostname or feed.url
+
+
+class Pacer:
+    def __init__(
+        self,
+        store: IngestStore,
+        fetcher: FeedFetcher,
+        *,
+        scorer: TopicScorer | None = None,
+        cpu: CpuWork | None = None,
+        concurrency: int = 50,
+        per_host: int = 4,
+        claim_max: int = 200,
+        lease_s: float = 300,
+        # Feeds added by a chat are due at once; a sleeping pacer looks again this often.
+        idle_max_s: float = 30.0,
+        clock: Callable[[], datetime] | None = None,
+        on_stories: OnStories | None = None,
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.scorer = scorer
+        self.cpu = cpu
+        self.concurrency = max(1, concurrency)
+        self.per_host = max(1, per_host)
+        self.claim_max = max(1, claim_max)
+        self.lease_s = lease_s
+        self.idle_max_s = idle_max_s
+        self.clock = clock or _utcnow
+        self.on_stories = on_stories
+        # Wake-ups for a claim: a quarter of the slots, so a claim query serves several feeds.
+        self._claim_min = max(1, self.concurrency // 4)
+        # Claimed feeds waiting for their host: enough that other hosts' feeds behind a busy
+        # host's get claimed, few enough that they are polled well within their lease.
+        self._parked_max = 4 * self.concurrency
+        self.claims = 0
+        self.peak_running = 0
+        self.peak_per_host = 0
+
+    async def run_once(self) -> PollReport:
+        """Poll every feed due now (including those that fall due no later than now while
+        this runs is not promised: the claim time is fixed at the start, so this ends)."""
+        start = self.clock()
+        return await self._drive(lambda: start, stop=None)
+
+    async def run_forever(self, stop: asyncio.Event) -> PollReport:
+        """Poll as feeds fall due until ``stop`` is set; running polls are finished first."""
+        return await self._drive(self.clock, stop=stop)
+
+    async def _drive(
+        self, claim_time: Callable[[], datetime], stop: asyncio.Event | None
+    ) -> PollReport:
+        total = PollReport()
+        running: dict[asyncio.Future[Any], tuple[Feed, PollReport]] = {}
+        busy: Counter[str] = Counter()
+        parked: dict[str, deque[Feed]] = {}
+        n_parked = 0
+        finished: list[tuple[Feed, PollReport]] = []
+        # Until then, no claim: the last one found nothing due (forever) or all is claimed (once).
+        retry_at: datetime | None = None
+        exhausted = False
+        stopper: asyncio.Task[bool] | None = None
+        if stop is not None:
+            stopper = asyncio.create_task(stop.wait())
+
+        # The store calls of feeds polled at the same time are coalesced (one known-keys query,
+        # one write per batch); the +keywords that widen summaries are read again now and then.
+        batches = Batches(self.store, await self.store.widening_keywords())
+        batches_at = self.clock()
+
+        def start(feed: Feed) -> None:
+            host = _host(feed)
+            busy[host] += 1
+            self.peak_per_host = max(self.peak_per_host, busy[host])
+            report = PollReport(feeds=1)
+            task = asyncio.create_task(self._poll(feed, report, batches))
+            running[task] = (feed, report)
+            self.peak_running = max(self.peak_running, len(running))
+
+        def place(feed: Feed) -> None:
+            nonlocal n_parked
+            host = _host(feed)
+            if busy[host] < self.per_host and len(running) < self.concurrency:
+                start(feed)
+            else:
+                parked.setdefault(host, deque()).append(feed)
+                n_parked += 1
+
+        def unpark() -> None:
+            nonlocal n_parked
+            for host in list(parked):
+                queue = parked[host]
+                while queue and busy[host] < self.per_host and len(running) < self.concurrency:
+                    start(queue.popleft())
+                    n_parked -= 1
+                if not queue:
+                    del parked[host]
+
+        async def flush() -> None:
+            if not finished:
+                return
+            batch = finished[:]
+            finished.clear()
+            await self.store.save_feeds([feed for feed, _ in batch])
+            stories: list[Story] = []
+            for _, report in batch:
+                total.merge(report)
+                stories.extend(report.new_stories)
+            if stories and self.on_stories is not None:
+                try:
+                    await self.on_stories(stories)
+                except Exception:  # stories are stored; a failed hook must not stop polling
+                    log.exception("handling %d new stories failed", len(stories))
+
+        try:
+            while True:
+                stopping = stop is not None and stop.is_set()
+                if not stopping:  # when stopping, claimed feeds not yet started are released
+                    unpark()
+                free = self.concurrency - len(running)
+                may_claim = (
+                    not stopping
+                    and not exhausted
+                    and (retry_at is None or self.clock() >= retry_at)
+                    and n_parked < self._parked_max
+                    and (free >= self._claim_min or not running)
+                )
+                if may_claim:
+                    await flush()
+                    if (self.clock() - batches_at).total_seconds() > WIDEN_REFRESH_S:
+                        batches = Batches(self.store, await self.store.widening_keywords())
+                        batches_at = self.clock()
+                    want = min(self.claim_max, free)
+                    feeds = await self.store.claim_due_feeds(
+                        claim_time(), limit=want, lease_s=self.lease_s
+                    )
+                    self.claims += 1
+                    for feed in feeds:
+                        place(feed)
+                    retry_at = None
+                    if len(feeds) < want:
+                        if stop is None:
+                            exhausted = True
+                        else:
+                            retry_at = await self._next_try()
+                    continue
+                if not running:
+                    await flush()
+                    if stop is None or stopping:
+                        break
+                    await self._sleep_until(retry_at, stopper)
+                    continue
+                wait_for: set[asyncio.Future[Any]] = set(running)
+                if stopper is not None and not stopping:
+                    wait_for.add(stopper)
+                timeout = None
+                if retry_at is not None:
+                    timeout = max(0.0, (retry_at - self.clock()).total_seconds())
+                done, _ = await asyncio.wait(
+                    wait_for, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    if task is stopper:
+                        continue
+                    feed, report = running.pop(task)
+                    busy[_host(feed)] -= 1
+                    finished.append((feed, report))
+                if len(finished) >= self._claim_min:
+                    await flush()
+        finally:
+            if stopper is not None:
+                stopper.cancel()
+            if running:
+                # Cancelled from outside: the leases make the cut-short feeds due again later.
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+            if parked:
+                # Claimed but never polled: saved unchanged, which releases the lease's claim
+                # time back to "due now".
+                now = self.clock()
+                left = [f for queue in parked.values() for f in queue]
+                for feed in left:
+                    feed.next_check_at = now
+                finished.extend((f, PollReport()) for f in left)
+            if finished:
+                await asyncio.shield(flush())
+        if total.feeds:
+            await self.store.set_meta("last_poll_at", self.clock().isoformat())
+            log.info(
+                "polled %d feeds: %d fetched, %d not modified, %d failed, %d new stories",
+                total.feeds,
+                total.fetched,
+                total.not_modified,
+                total.failed,
+                len(total.new_stories),
+            )
+        return total
+
+    async def _poll(self, feed: Feed, report: PollReport, batches: Batches) -> None:
+        await poll_one(
+            feed,
+            store=self.store,
+            fetcher=self.fetcher,
+            now=self.clock(),
+            scorer=self.scorer,
+            report=report,
+            batches=batches,
+            cpu=self.cpu,
+        )
+
+    async def _next_try(self) -> datetime:
+        """Nothing (more) is due: when to claim again."""
+        now = self.clock()
+        latest = now + timedelta(seconds=self.idle_max_s)
+        next_due = getattr(self.store, "next_due_at", None)
+        if next_due is None:
+            return latest
+        due: datetime | None = await next_due()
+        if due is None:
+            return latest
+        return max(now, min(latest, due))
+
+    async def _sleep_until(self, when: datetime | None, stopper: asyncio.Task[bool] | None) -> None:
+        delay = self.idle_max_s if when is None else (when - self.clock()).total_seconds()
+        if delay <= 0:
+            return
+        if stopper is None:
+            await asyncio.sleep(delay)
+            return
+        await asyncio.wait({stopper}, timeout=delay)
