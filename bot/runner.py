@@ -1,4 +1,8 @@
-"""``warta run``: the scheduler plus every configured chat adapter, in one process.
+"""``warta run`` and its roles: the scheduler plus the configured chat adapters, in one process.
+
+:func:`run_role` runs what a :class:`bot.roles.Plan` asks for (``warta run`` all of it;
+``warta worker``, ``sender`` and ``gateway`` a part each) from the same pieces, so every role is
+the same code as ``warta run``.
 
 An adapter starts only when its token is in the environment; the console adapter always runs.
 Adapters run under :class:`bot.adapters.supervisor.Supervisor`: one that fails to start or whose
@@ -16,7 +20,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from bot.adapters.supervisor import Supervisor
 from bot.app import USER_AGENT, App
 from bot.commands import CommandCore
 from bot.config import Settings
+from bot.errors import ConfigError, StoreError
 from bot.delivery import Sender, compose_due, enqueue_instant
 from bot.digest import compose_digest
 from bot.feeds.fetch import Fetcher
@@ -34,10 +39,14 @@ from bot.health import write_heartbeat
 from bot.limits import CommandLimits, FetchGate
 from bot.logsafe import install_loop_handler
 from bot.models import ChannelRef, Digest, Story
+from bot.roles import Plan, Role, plan_for
 from bot.summarize.base import Summarizer, get_summarizer
 from bot.ticks import Scheduler
 
 log = logging.getLogger(__name__)
+
+# Below health.HEARTBEAT_MAX_AGE_S with room: a process with no send tick still beats.
+HEARTBEAT_EVERY_S = 30.0
 
 HOW_TO_ADD_TOKENS = """\
 No chat platform token is set, so only the console adapter runs.
@@ -59,21 +68,37 @@ def make_summarizer(settings: Settings) -> Summarizer:
     return get_summarizer(settings.summarizer)
 
 
-def build_adapters(settings: Settings) -> dict[str, ChatAdapter]:
-    """The adapters to run: console always, the others when their token is set."""
-    adapters: dict[str, ChatAdapter] = {"console": load("console")(interactive=sys.stdin.isatty())}
-    if settings.telegram_token:
+def build_adapters(
+    settings: Settings, *, platforms: frozenset[str] | None = None, receive: bool = True
+) -> dict[str, ChatAdapter]:
+    """The adapters to run: console and every platform whose token is set (``platforms=None``),
+    or just the named platforms, which then must have their token. ``receive=False`` builds
+    them send-only (``warta sender``)."""
+    adapters: dict[str, ChatAdapter] = {}
+    if platforms is None:
+        adapters["console"] = load("console")(interactive=receive and sys.stdin.isatty())
+    tokens = {"telegram": settings.telegram_token, "discord": settings.discord_token}
+    for name in sorted(platforms or ()):
+        if not tokens.get(name):
+            env = "TELEGRAM_BOT_TOKEN" if name == "telegram" else "DISCORD_BOT_TOKEN"
+            raise ConfigError(f"the {name} gateway needs {env} in the environment")
+    wanted = set(tokens) if platforms is None else platforms
+    if settings.telegram_token and "telegram" in wanted:
         adapters["telegram"] = load("telegram")(
             token=settings.telegram_token,
             base_url=settings.telegram_base_url,
             operators=settings.operators_telegram,
+            receive=receive,
         )
-    if settings.discord_token:
+    if settings.discord_token and "discord" in wanted:
         adapters["discord"] = load("discord")(
             token=settings.discord_token,
             guild_id=settings.discord_guild_id,
             base_url=settings.discord_base_url,
             operators=settings.operators_discord,
+            receive=receive,
+            shard_count=settings.discord_shard_count,
+            shard_ids=settings.discord_shard_ids,
         )
     return adapters
 
@@ -189,7 +214,36 @@ def make_poll_job(app: App) -> Callable[[datetime], Awaitable[int]]:
     return poll
 
 
+def make_retention_job(app: App) -> Callable[[datetime], Awaitable[int]]:
+    """Prune stories and finished deliveries past their retention (settings; 0 keeps)."""
+    s = app.settings
+
+    async def prune(now: datetime) -> int:
+        stories, deliveries = await app.store.prune(
+            stories_before=now - timedelta(days=s.retention_days) if s.retention_days else None,
+            deliveries_before=(
+                now - timedelta(days=s.retention_deliveries_days)
+                if s.retention_deliveries_days
+                else None
+            ),
+            batch=s.retention_batch,
+        )
+        if stories or deliveries:
+            log.info("retention: pruned %d stories, %d deliveries", stories, deliveries)
+        return stories + deliveries
+
+    return prune
+
+
 async def run_forever(settings: Settings, *, poll: bool = True) -> int:
+    """``warta run``: every role in one process."""
+    return await run_role(settings, plan_for(Role.RUN, poll=poll))
+
+
+async def run_role(settings: Settings, plan: Plan) -> int:
+    """Run ``plan`` until SIGINT/SIGTERM. On the signal, running work gets
+    ``shutdown_grace_s`` to finish; what this process still holds after it (claimed feeds,
+    deliveries being sent) is released at once for another copy."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     install_loop_handler(loop)
@@ -206,11 +260,17 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
     app = await App.open(settings)
     supervisor: Supervisor | None = None
     scheduler: Scheduler | None = None
+    beating: asyncio.Task[None] | None = None
     try:
-        added = await app.sync_feeds_file()
-        if added:
-            log.info("added %d feeds from %s", added, settings.feeds_file)
-        adapters = build_adapters(settings)
+        if plan.poll:
+            added = await app.sync_feeds_file()
+            if added:
+                log.info("added %d feeds from %s", added, settings.feeds_file)
+        adapters = (
+            build_adapters(settings, platforms=plan.platforms, receive=plan.receive)
+            if plan.adapters
+            else {}
+        )
         summarizer = make_summarizer(settings)
         closing = getattr(summarizer, "aclose", None)
         if closing is not None:
@@ -220,31 +280,47 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
         beat = Path(settings.heartbeat_file)
 
         def write_beat() -> None:
-            assert supervisor is not None
-            snapshot = supervisor.snapshot()
+            snapshot = supervisor.snapshot() if supervisor is not None else {}
             for name, status in snapshot.items():  # the adapter gauge and /readyz
                 metrics.set_adapter_up(name, status["state"] == "up")
             write_heartbeat(beat, snapshot, now=datetime.now(UTC))
 
-        supervisor = Supervisor(adapters, core, on_change=write_beat)
-        print(f"warta: starting adapters: {', '.join(sorted(adapters))}", file=sys.stderr)
-        if set(adapters) == {"console"}:
-            print(HOW_TO_ADD_TOKENS, file=sys.stderr)
-        supervisor.start()
+        print(f"warta: {plan.role}: starting", file=sys.stderr)
+        if adapters:
+            supervisor = Supervisor(adapters, core, on_change=write_beat)
+            print(f"warta: starting adapters: {', '.join(sorted(adapters))}", file=sys.stderr)
+            if set(adapters) == {"console"}:
+                print(HOW_TO_ADD_TOKENS, file=sys.stderr)
+            supervisor.start()
+        else:
+            write_beat()
+
+        async def beat_forever() -> None:
+            while True:
+                await asyncio.sleep(HEARTBEAT_EVERY_S)
+                write_beat()
+
+        beating = asyncio.create_task(beat_forever())
 
         # Only adapters that are up send; a down adapter's deliveries wait (retry later).
-        sender = Sender(app.store, supervisor.running)
+        sender = Sender(app.store, supervisor.running) if supervisor is not None else None
 
         async def send(now: datetime) -> int:
-            write_beat()
+            assert sender is not None
             return await sender.drain_once()
 
         async def compose(now: datetime) -> int:
             return await compose_due(app.store, now, compose=compose_fn)
 
-        scheduler = Scheduler(poll=make_poll_job(app) if poll else None, compose=compose, send=send)
+        scheduler = Scheduler(
+            poll=make_poll_job(app) if plan.poll else None,
+            compose=compose if plan.compose else None,
+            send=send if plan.send and sender is not None else None,
+            retention=make_retention_job(app) if plan.retention else None,
+            grace_s=settings.shutdown_grace_s,
+        )
         scheduler.start()
-        if settings.web_enabled:
+        if plan.web and settings.web_enabled:
             from bot.web.server import WebServer, build_site
 
             web = WebServer(
@@ -257,9 +333,25 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
             print(f"warta: web on {web.url}", file=sys.stderr)
         await stop.wait()
     finally:
+        if beating is not None:
+            beating.cancel()
         if scheduler is not None:
             await scheduler.shutdown()
+        await release_held(app)
         if supervisor is not None:
             await supervisor.stop()
         await app.close()
     return 0
+
+
+async def release_held(app: App) -> None:
+    """Hand back what the grace period did not finish, so another copy takes it now rather
+    than when its lease runs out."""
+    if not len(app.store.held):
+        return
+    try:
+        feeds, deliveries = await app.store.release_held()
+    except StoreError as e:  # the database went away too: the leases run out by themselves
+        log.warning("could not release held work: %s", e)
+        return
+    print(f"warta: released {feeds} feeds and {deliveries} deliveries", file=sys.stderr)

@@ -56,9 +56,11 @@ class Scheduler:
         poll: Work | None = None,
         compose: Work | None = None,
         send: Work | None = None,
+        retention: Work | None = None,
         poll_every_s: float = 30.0,
         compose_every_s: float = 30.0,
         send_every_s: float = 2.0,
+        retention_every_s: float = 3600.0,
         clock: Callable[[], datetime] = _utcnow,
         # Ctrl-C must stop `warta run` within 2 s; work cut short is redone on the next start.
         grace_s: float = 1.5,
@@ -69,6 +71,7 @@ class Scheduler:
                 ("poll", poll, poll_every_s),
                 ("compose", compose, compose_every_s),
                 ("send", send, send_every_s),
+                ("retention", retention, retention_every_s),
             )
             if work is not None
         ]
