@@ -50,7 +50,7 @@ class Plan:
 
     @property
     def adapters(self) -> bool:
-        return self.send or self.receive and self.platforms != frozenset()
+        return self.send or (self.receive and self.platforms != frozenset())
 
 
 def plan_for(role: Role | str, *, platform: str | None = None, poll: bool = True) -> Plan:

@@ -30,9 +30,9 @@ from bot.adapters.supervisor import Supervisor
 from bot.app import USER_AGENT, App
 from bot.commands import CommandCore
 from bot.config import Settings
-from bot.errors import ConfigError, StoreError
 from bot.delivery import Sender, compose_due, enqueue_instant
 from bot.digest import compose_digest
+from bot.errors import ConfigError, StoreError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.ingest import poll_due
 from bot.health import write_heartbeat
