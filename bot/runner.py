@@ -16,6 +16,7 @@ claimed, not assigned, so the work spreads over them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -26,7 +27,7 @@ from typing import Any
 
 from bot import metrics
 from bot.adapters.base import ChatAdapter, load
-from bot.adapters.supervisor import Supervisor
+from bot.adapters.supervisor import State, Supervisor
 from bot.app import USER_AGENT, App
 from bot.commands import CommandCore
 from bot.config import Settings
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 
 # Below health.HEARTBEAT_MAX_AGE_S with room: a process with no send tick still beats.
 HEARTBEAT_EVERY_S = 30.0
+# How long a sending process waits for its adapters at start-up (a down platform is retried by
+# the supervisor meanwhile; its deliveries wait, as they do whenever it is down).
+ADAPTERS_UP_WAIT_S = 15.0
 
 HOW_TO_ADD_TOKENS = """\
 No chat platform token is set, so only the console adapter runs.
@@ -312,6 +316,8 @@ async def run_role(settings: Settings, plan: Plan) -> int:
         async def compose(now: datetime) -> int:
             return await compose_due(app.store, now, compose=compose_fn)
 
+        if sender is not None and supervisor is not None:
+            await adapters_up(supervisor)
         scheduler = Scheduler(
             poll=make_poll_job(app) if plan.poll else None,
             compose=compose if plan.compose else None,
@@ -342,6 +348,18 @@ async def run_role(settings: Settings, plan: Plan) -> int:
             await supervisor.stop()
         await app.close()
     return 0
+
+
+async def adapters_up(supervisor: Supervisor, within_s: float = ADAPTERS_UP_WAIT_S) -> None:
+    """Wait (bounded) for the adapters to come up before the first send tick: the sender parks
+    a platform's deliveries for a lease period when its adapter is not running yet, so a send
+    tick at start-up would hold every queued delivery back for minutes."""
+
+    async def up(name: str) -> None:
+        with contextlib.suppress(TimeoutError):
+            await supervisor.wait_for(name, State.UP, within_s=within_s)
+
+    await asyncio.gather(*(up(name) for name in supervisor.configured()))
 
 
 async def release_held(app: App) -> None:

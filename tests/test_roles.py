@@ -151,7 +151,9 @@ async def until(what: str, check: Any, *roles: Role, deadline_s: float = 90.0) -
             return result
         for role in roles:
             assert role.alive(), f"{role.args} exited waiting for {what}:\n{role.output()[-3000:]}"
-        assert time.monotonic() < deadline, f"no {what} within {deadline_s} s"
+        if time.monotonic() > deadline:
+            logs = "\n".join(f"{r.args}:\n{r.output()[-2000:]}" for r in roles)
+            raise AssertionError(f"no {what} within {deadline_s} s\n{logs}")
         await asyncio.sleep(0.2)
 
 
