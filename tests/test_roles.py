@@ -34,6 +34,7 @@ from bot.feeds.ingest import poll_feeds
 from bot.models import ChannelRef, Delivery, DeliveryState, Feed, Story, Subscription
 from bot.render.telegram import render_digest
 from bot.store import open_store
+from bot.store.sql import KEEP_PER_FEED
 from tests import feedserver
 from tests.conftest import need
 from tests.feedserver import FeedServer
@@ -181,7 +182,7 @@ def telegram_env(peer: ScriptedProxy) -> dict[str, str]:
 async def stories_of(db: str, feed_url: str) -> list[Story]:
     async with await open_store(db) as store:
         end = datetime.now(UTC) + timedelta(days=1)
-        found = await store.stories_between(end - timedelta(days=400), end, limit=1000)
+        found = await store.stories_between(end - timedelta(days=5000), end, limit=5000)
     return [s for s in found if s.feed_url == feed_url]
 
 
@@ -198,21 +199,26 @@ async def test_worker_polls_stores_and_prunes(
 ) -> None:
     now = datetime.now(UTC)
     url = feed_server.url(feed_server.add_bytes("/seni.xml", story_feed(now)))
-    old = now - timedelta(days=200)
+    # One more old story than retention keeps per feed (the newest KEEP_PER_FEED stay, see
+    # bot/store/sql.py): the oldest of them is past retention and beyond the feed's window.
     async with await open_store(pg_db) as store:
-        ancient = Story(
-            feed_url="https://old.example/rss",
-            key="ancient",
-            url="https://old.example/a",
-            title="Berita lama",
-            text="Teks lama.",
-            source="Lama",
-            lang="id",
-            published=old,
-            content_hash="h",
-            fetched_at=old,
+        await store.upsert_stories(
+            [
+                Story(
+                    feed_url="https://old.example/rss",
+                    key=f"old{i}",
+                    url=f"https://old.example/{i}",
+                    title=f"Berita lama {i}",
+                    text="Teks lama.",
+                    source="Lama",
+                    lang="id",
+                    published=now - timedelta(days=100 + i),
+                    content_hash="h",
+                    fetched_at=now - timedelta(days=100 + i),
+                )
+                for i in range(KEEP_PER_FEED + 1)
+            ]
         )
-        await store.upsert_stories([ancient])
     worker = await Role(tmp_path, role_env(tmp_path, pg_db, [url]), "worker").start()
     try:
 
@@ -222,9 +228,12 @@ async def test_worker_polls_stores_and_prunes(
         await until("the feed's stories in PostgreSQL", stored, worker)
 
         async def pruned() -> bool:
-            return not await stories_of(pg_db, "https://old.example/rss")
+            return len(await stories_of(pg_db, "https://old.example/rss")) == KEEP_PER_FEED
 
-        await until("the 200-day-old story pruned", pruned, worker)
+        await until("the oldest story pruned", pruned, worker)
+        kept = {s.key for s in await stories_of(pg_db, "https://old.example/rss")}
+        assert f"old{KEEP_PER_FEED}" not in kept
+        assert "old0" in kept
     finally:
         assert await worker.stop() == 0, worker.output()[-3000:]
     assert "worker: starting" in worker.output()

@@ -74,8 +74,8 @@ async def test_retention_prunes_old_rows_in_batches_and_keeps_recent_and_queued(
     await store.upsert_stories(
         [story(f"old{i}", published=old, fetched_at=old) for i in range(5)]
         + [story("recent", published=recent, fetched_at=recent)]
-        # An old date, but fetched lately: its feed still lists it, so it must stay known
-        # (pruned, it would come back as a "new" story on the next poll).
+        # An old date, but fetched lately: it must stay known (pruned, it could come back as a
+        # "new" story on the next poll).
         + [story("old-but-listed", published=old, fetched_at=recent)]
     )
     sub = await make_sub(store)
@@ -92,6 +92,7 @@ async def test_retention_prunes_old_rows_in_batches_and_keeps_recent_and_queued(
         stories_before=T0 - timedelta(days=90),
         deliveries_before=T0 - timedelta(days=30),
         batch=2,  # several batches: 5 old stories
+        keep_per_feed=0,
     )
 
     assert pruned == (5, 2)
@@ -101,3 +102,28 @@ async def test_retention_prunes_old_rows_in_batches_and_keeps_recent_and_queued(
     # Search (FTS5 on SQLite, tsvector on PostgreSQL) forgets the pruned stories too.
     assert sorted(s.key for s in await store.search("body")) == ["old-but-listed", "recent"]
     assert await store.prune(stories_before=None, deliveries_before=None) == (0, 0)
+
+
+async def test_retention_keeps_each_feeds_newest_stories_whatever_their_age(
+    store: SQLStore,
+) -> None:
+    # Feeds list their newest items: a feed that still lists old items must keep knowing them.
+    ages = [200, 150, 120, 100]
+    await store.upsert_stories(
+        [
+            story(
+                f"{feed}-{age}",
+                feed=f"https://{feed}.example/rss",
+                published=T0 - timedelta(days=age),
+                fetched_at=T0 - timedelta(days=age),
+            )
+            for feed in ("a", "b")
+            for age in ages
+        ]
+    )
+    pruned = await store.prune(
+        stories_before=T0 - timedelta(days=90), deliveries_before=None, batch=1, keep_per_feed=2
+    )
+    assert pruned == (4, 0)
+    left = await store.stories_between(T0 - timedelta(days=365), T0, limit=100)
+    assert sorted(s.key for s in left) == ["a-100", "a-120", "b-100", "b-120"]

@@ -79,6 +79,7 @@ _PREFIX_MIN: Final = 4
 _CHUNK: Final = 500  # keys per IN list; far below SQLite's and asyncpg's parameter limits
 _MAX_ERROR: Final = 2000
 _ADVISORY_LOCK: Final = 0x5741525441  # "WARTA": one migrator at a time on PostgreSQL
+KEEP_PER_FEED: Final = 500  # newest stories kept per feed by retention: beyond any feed's window
 _ADD: Final = "add"  # chat_sources.mode: the chat added this feed
 _OFF: Final = "off"  # chat_sources.mode: the chat switched this default off
 
@@ -1123,16 +1124,33 @@ class SQLStore:
         stories_before: datetime | None,
         deliveries_before: datetime | None,
         batch: int = 1000,
+        keep_per_feed: int = KEEP_PER_FEED,
     ) -> tuple[int, int]:
         """Delete stories whose date (published, else fetched) and fetch time are both before
-        ``stories_before``, and sent or failed deliveries created before ``deliveries_before``
-        (queued ones are never pruned), ``batch`` rows per transaction so no prune holds locks
-        for long. None skips a kind. Returns (stories, deliveries) deleted."""
+        ``stories_before``, except each feed's ``keep_per_feed`` newest, and sent or failed
+        deliveries created before ``deliveries_before`` (queued ones are never pruned),
+        ``batch`` rows per transaction so no prune holds locks for long. None skips a kind.
+        Returns (stories, deliveries) deleted."""
         pruned_stories = pruned_deliveries = 0
         if stories_before is not None:
-            # Both dates: a story fetched recently stays, however old its date, so a feed that
-            # still lists it does not see it as new again on the next poll.
-            old = and_(stories.c.sort_at < stories_before, stories.c.fetched_at < stories_before)
+            # A feed that still lists an old item must keep knowing it, or the next change of
+            # that feed would bring the item back as a new story (and an instant post). Feeds
+            # list their newest items, so each feed's newest stories are kept whatever their age.
+            rank = (
+                func.row_number()
+                .over(
+                    partition_by=stories.c.feed_url,
+                    order_by=(stories.c.sort_at.desc(), stories.c.id.desc()),
+                )
+                .label("rank")
+            )
+            ranked = select(stories.c.id, rank).subquery()
+            beyond = select(ranked.c.id).where(ranked.c.rank > keep_per_feed)
+            old = and_(
+                stories.c.sort_at < stories_before,
+                stories.c.fetched_at < stories_before,
+                stories.c.id.in_(beyond),
+            )
             pruned_stories = await self._prune(stories, old, batch)
         if deliveries_before is not None:
             finished = (DeliveryState.SENT.value, DeliveryState.FAILED.value)
