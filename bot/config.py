@@ -72,15 +72,17 @@ def _http_url(url: str) -> str:
     return url
 
 
-def _database_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+# SQLAlchemy's URL form "backend[+driver]://...". Read here without SQLAlchemy: every command
+# loads settings, and `warta health` or `analyze` must not pay for importing it (the store checks
+# the rest of the URL when it opens).
+_DB_URL = re.compile(r"^(?P<backend>[A-Za-z][\w]*)(?:\+\w+)?://")
 
-    try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError as e:
-        raise ValueError("not a database URL") from e
-    if backend not in ("sqlite", "postgresql", "postgres"):
+
+def _database_url(url: str) -> str:
+    m = _DB_URL.match(url)
+    if m is None:
+        raise ValueError("not a database URL")
+    if m["backend"] not in ("sqlite", "postgresql", "postgres"):
         raise ValueError("unsupported database")
     return url
 
@@ -211,7 +213,7 @@ class Settings:
     adapter_down_unhealthy_s: Count = 300
     web_enabled: bool = False  # `warta run` also serves the public web pages, feeds and /metrics
     web_host: Text = "127.0.0.1"  # loopback unless told otherwise: expose through a reverse proxy
-    web_port: Port = 8080
+    web_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port (tests)
     web_base_url: HttpUrl | None = None  # public URL of the site, for permalinks in feeds and chats
     # Secrets: environment only, never printed.
     telegram_token: str | None = field(default=None, repr=False)
@@ -437,15 +439,18 @@ def _table_line(text: str, name: str) -> int | None:
 
 def _relative_to(folder: Path, key: str, value: str) -> str:
     if key == "database_url":
-        from sqlalchemy.engine import make_url
-
-        url = make_url(value)
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        # sqlite[+driver]:///relative.db (three slashes) names a path; four slashes an absolute
+        # one. Split by hand for the same reason as _DB_URL.
+        m = _DB_URL.match(value)
+        if m is None or m["backend"] != "sqlite" or not value[m.end() :].startswith("/"):
             return value
-        if Path(url.database).is_absolute() or url.database.startswith("file:"):
+        database, sep, query = value[m.end() + 1 :].partition("?")
+        if database in ("", ":memory:") or database.startswith("file:"):
             return value
-        path = os.path.normpath(folder / url.database)
-        return url.set(database=path).render_as_string(hide_password=False)
+        if Path(database).is_absolute():
+            return value
+        path = os.path.normpath(folder / database)
+        return f"{value[: m.end()]}/{path}{sep}{query}"
     if Path(value).is_absolute():
         return value
     return os.path.normpath(folder / value)
