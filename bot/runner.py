@@ -311,6 +311,7 @@ async def run_role(settings: Settings, plan: Plan) -> int:
 
         async def send(now: datetime) -> int:
             assert sender is not None
+            write_beat()  # every send tick (2 s): adapters' states stay fresh for /readyz
             return await sender.drain_once()
 
         async def compose(now: datetime) -> int:
