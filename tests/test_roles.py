@@ -329,8 +329,11 @@ async def test_sigterm_releases_a_held_delivery_to_another_sender(
     peer.script(Planned("pass"), Planned("hold"))
     env = role_env(tmp_path, pg_db, []) | telegram_env(peer) | {"WARTA_SHUTDOWN_GRACE_S": "1"}
     first = await Role(tmp_path, env, "sender").start()
-    await until("part 2 held", peer.holding.is_set, first)
-    assert await first.stop() == 0, first.output()[-3000:]
+    try:
+        await until("part 2 held", peer.holding.is_set, first)
+    finally:
+        code = await first.stop()  # also when the wait failed: no process outlives the test
+    assert code == 0, first.output()[-3000:]
     assert "released 0 feeds and 1 deliveries" in first.output()
     (released,) = await deliveries(pg_db)
     assert released.state == DeliveryState.PENDING
@@ -365,8 +368,11 @@ async def test_sigterm_releases_a_feed_being_polled_to_another_worker(
     url = feed_server.url(feed_server.add_handler("/slow.xml", slow))
     env = role_env(tmp_path, pg_db, [url], WARTA_SHUTDOWN_GRACE_S="1")
     first = await Role(tmp_path, env, "worker").start()
-    await until("the fetch in flight", lambda: feed_server.stats("/slow.xml").in_flight, first)
-    assert await first.stop() == 0, first.output()[-3000:]
+    try:
+        await until("the fetch in flight", lambda: feed_server.stats("/slow.xml").in_flight, first)
+    finally:
+        code = await first.stop()  # also when the wait failed: no process outlives the test
+    assert code == 0, first.output()[-3000:]
     assert "released 1 feeds and 0 deliveries" in first.output()
     async with await open_store(pg_db) as store:
         feed = await store.get_feed(url)
