@@ -109,7 +109,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the scheduler and every configured chat adapter")
     run.add_argument("--no-poll", action="store_true", help="do not poll feeds (adapters only)")
+    # Roles: the parts of `warta run`, for several processes and machines on one PostgreSQL.
+    sub.add_parser("worker", help="poll, analyze and store feeds; compose due digests; prune")
+    sub.add_parser("sender", help="send the queued digests and instant posts (no commands)")
+    gateway = sub.add_parser("gateway", help="answer chat commands on one platform")
+    gateway.add_argument("--platform", required=True, choices=("telegram", "discord"))
+    gateway.add_argument(
+        "--shard-count", type=int, help="Discord: shards in all (default: discord_shard_count)"
+    )
+    gateway.add_argument(
+        "--shard-ids",
+        type=_shard_ids,
+        help="Discord: the shards this process runs, e.g. 0,1 (default: discord_shard_ids)",
+    )
     return parser
+
+
+def _shard_ids(text: str) -> tuple[int, ...]:
+    try:
+        ids = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as e:
+        raise argparse.ArgumentTypeError("shard ids are whole numbers, e.g. 0,1") from e
+    if not ids or min(ids) < 0:
+        raise argparse.ArgumentTypeError("shard ids are whole numbers ≥ 0, e.g. 0,1")
+    return ids
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging(settings)
     try:
-        if args.command in ("run", "poll", "feeds"):
+        if args.command in ("run", "worker", "poll", "feeds"):
             # These read the feeds file: a bad one stops them before anything is opened.
             _check_feeds_file(settings)
         if args.command == "analyze":
@@ -203,10 +226,26 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await run_demo(settings, langs=args.lang or ["id", "en"])
     if args.command == "inspect":
         return await _inspect(args, settings)
-    if args.command == "run":
-        from bot.runner import run_forever
+    if args.command in ("run", "worker", "sender", "gateway"):
+        from bot.roles import plan_for
+        from bot.runner import run_role
 
-        return await run_forever(settings, poll=not args.no_poll)
+        if args.command == "gateway":
+            import dataclasses
+
+            shards: dict[str, Any] = {}
+            if args.shard_count is not None:
+                shards["discord_shard_count"] = args.shard_count
+            if args.shard_ids is not None:
+                shards["discord_shard_ids"] = args.shard_ids
+            if shards:
+                settings = dataclasses.replace(settings, **shards)
+        plan = plan_for(
+            args.command,
+            platform=getattr(args, "platform", None),
+            poll=not getattr(args, "no_poll", False),
+        )
+        return await run_role(settings, plan)
     if args.command == "web":
         from bot.web.server import serve_forever
 

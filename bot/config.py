@@ -120,6 +120,11 @@ UserIds = Annotated[
     Allowed("a list of numeric user ids, e.g. [123456789] (in the environment: 123,456)"),
 ]
 Snowflake = Annotated[int, Field(ge=1), Allowed("a numeric id (a positive whole number)")]
+ShardIds = Annotated[
+    tuple[Annotated[int, Field(ge=0)], ...],
+    Allowed("a list of shard numbers, e.g. [0, 1] (in the environment: 0,1)"),
+]
+Days = Annotated[int, Field(ge=0), Allowed("a whole number of days (0: keep forever)")]
 Text = Annotated[str, Field(min_length=1)]
 FilePath = Annotated[str, Field(min_length=1), RelativeToFile(), Allowed("a non-empty file path")]
 HttpUrl = Annotated[str, AfterValidator(_http_url), Allowed('an http(s) URL, e.g. "http://host/"')]
@@ -178,6 +183,11 @@ class Settings:
         None  # REST base (a rate-limit proxy such as nirn-proxy; tests)
     )
     discord_guild_id: Snowflake | None = None
+    # Discord sharding for a bot in many guilds: 1 is one gateway connection, 0 lets Discord
+    # recommend the count, N > 1 splits the guilds over N shards. discord_shard_ids picks the
+    # shards this process runs (empty: all), so gateways on several machines share them.
+    discord_shard_count: Annotated[int, Field(ge=0)] = 1
+    discord_shard_ids: ShardIds = ()
     log_level: LogLevel = "INFO"
     # Operators: platform user ids allowed to change the instance's default sources from chat,
     # see every chat's usage and full feed URLs. Everyone else is a tenant of their own chat.
@@ -195,6 +205,13 @@ class Settings:
     summary_fetch_total_bytes: Bytes = 24 * 2**20
     llm_max_calls_per_day: Annotated[int, Field(ge=0)] = 500  # shared fairly across chats
     heartbeat_file: FilePath = "data/warta.heartbeat"
+    # SIGTERM/Ctrl-C: running work gets this long to finish; what is still held after it
+    # (claimed feeds, deliveries being sent) is released for another copy at once.
+    shutdown_grace_s: Seconds = 10.0
+    # Retention, pruned hourly in batches by `warta worker`/`warta run` (0: keep forever).
+    retention_days: Days = 90  # stories, by when they were published (or fetched)
+    retention_deliveries_days: Days = 30  # sent and failed deliveries; queued ones are kept
+    retention_batch: Count = 1000  # rows deleted per statement, so no prune holds long locks
     # `warta health` fails once an adapter is down this long.
     adapter_down_unhealthy_s: Count = 300
     web_enabled: bool = False  # `warta run` also serves the public web pages, feeds and /metrics

@@ -28,21 +28,29 @@ class SendLoop:
         self._wakeup = wakeup
         self._fallback_s = fallback_s
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.rounds = 0
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="send-loop")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop after the round in progress, waiting at most ``grace_s`` for it; a round cut
+        short leaves its deliveries claimed (released by the caller, or by their lease)."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        self._wakeup.set()  # end a sleep at once
+        done, _ = await asyncio.wait({task}, timeout=grace_s)
+        if not done:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 did = await self._step()
             except asyncio.CancelledError:
@@ -53,5 +61,5 @@ class SendLoop:
                 log.exception("send loop step failed")
                 did = 0
             self.rounds += 1
-            if did == 0:
+            if did == 0 and not self._stopping:
                 await self._wakeup.wait(self._fallback_s)

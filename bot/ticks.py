@@ -13,12 +13,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
+
+RETENTION_FIRST_AFTER_S = 60.0
 
 Work = Callable[[datetime], Awaitable[object]]
 """A tick's work: called with the clock's current time; its result is logged at debug level."""
@@ -33,6 +35,7 @@ class Tick:
     name: str
     work: Work
     every_s: float
+    first_after_s: float = 0.0  # the first run, counted from start()
 
 
 class Scheduler:
@@ -56,19 +59,23 @@ class Scheduler:
         poll: Work | None = None,
         compose: Work | None = None,
         send: Work | None = None,
+        retention: Work | None = None,
         poll_every_s: float = 30.0,
         compose_every_s: float = 30.0,
         send_every_s: float = 2.0,
+        retention_every_s: float = 3600.0,
         clock: Callable[[], datetime] = _utcnow,
         # Ctrl-C must stop `warta run` within 2 s; work cut short is redone on the next start.
         grace_s: float = 1.5,
     ) -> None:
         self.ticks = [
-            Tick(name, work, every)
-            for name, work, every in (
-                ("poll", poll, poll_every_s),
-                ("compose", compose, compose_every_s),
-                ("send", send, send_every_s),
+            Tick(name, work, every, first)
+            for name, work, every, first in (
+                ("poll", poll, poll_every_s, 0.0),
+                ("compose", compose, compose_every_s, 0.0),
+                ("send", send, send_every_s, 0.0),
+                # Housekeeping waits until start-up (migrations, adapters, first poll) is over.
+                ("retention", retention, retention_every_s, RETENTION_FIRST_AFTER_S),
             )
             if work is not None
         ]
@@ -99,7 +106,7 @@ class Scheduler:
                 coalesce=True,
                 # A tick is due work, never a backlog: a late one just runs at the next chance.
                 misfire_grace_time=None,
-                next_run_time=self.clock(),
+                next_run_time=self.clock() + timedelta(seconds=tick.first_after_s),
             )
         scheduler.start()
         self._scheduler = scheduler

@@ -301,6 +301,17 @@ class WartaTree(app_commands.CommandTree[discord.Client]):
                 )
 
 
+def check_shards(count: int, ids: Sequence[int]) -> None:
+    """Shard settings discord.py would only refuse once connecting: refuse them at start."""
+    if count < 0:
+        raise ConfigError("discord: the shard count must be 0 (Discord decides) or more")
+    if ids and count <= 1:
+        raise ConfigError("discord: shard ids need a shard count above 1")
+    wrong = sorted(i for i in ids if not 0 <= i < count)
+    if wrong:
+        raise ConfigError(f"discord: shard ids {wrong} are not below the shard count {count}")
+
+
 def rest_base(url: str) -> str:
     """discord.py's Route.BASE for ``url``: a proxy or server root gets Discord's API prefix
     (``http://nirn:8080`` -> ``http://nirn:8080/api/v10``); a base that names a version is kept."""
@@ -354,9 +365,13 @@ class DiscordAdapter:
         max_ratelimit_timeout: float = 30.0,
         defer_after_s: float = DEFER_AFTER_S,
         operators: Collection[int] = (),
+        receive: bool = True,
+        shard_count: int = 1,
+        shard_ids: Sequence[int] = (),
     ) -> None:
         if not token or not token.strip():
             raise ConfigError("discord: a bot token is required (set it in the environment)")
+        check_shards(shard_count, shard_ids)
         self._token = token.strip()
         register_secret(self._token)
         self.guild_id = guild_id
@@ -364,6 +379,11 @@ class DiscordAdapter:
         self.defer_after_s = defer_after_s
         self.max_ratelimit_timeout = max_ratelimit_timeout
         self.operators = frozenset(int(u) for u in operators)
+        # False: REST only (`warta sender`): no gateway, no command sync; the gateway
+        # processes (`warta gateway --platform discord`) answer the commands.
+        self.receive = receive
+        self.shard_count = shard_count
+        self.shard_ids = tuple(shard_ids)
         self._core: CommandCoreLike | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._started = False
@@ -377,11 +397,20 @@ class DiscordAdapter:
         reset it), so reopening one fails with "Session is closed"."""
         intents = discord.Intents.none()
         intents.guilds = True
-        self.client = discord.Client(
-            intents=intents,
-            allowed_mentions=discord.AllowedMentions.none(),
-            max_ratelimit_timeout=self.max_ratelimit_timeout,
-        )
+        options: dict[str, Any] = {
+            "intents": intents,
+            "allowed_mentions": discord.AllowedMentions.none(),
+            "max_ratelimit_timeout": self.max_ratelimit_timeout,
+        }
+        if self.shard_count == 1:
+            self.client = discord.Client(**options)
+        else:
+            # A bot in many guilds must shard (Discord refuses one connection past 2,500
+            # guilds). discord.py runs the shards of this process over one client; shard_ids
+            # lets gateways on several machines each run their own part.
+            if self.shard_ids:
+                options["shard_ids"] = list(self.shard_ids)
+            self.client = discord.AutoShardedClient(shard_count=self.shard_count or None, **options)
         self.tree = WartaTree(self.client)
         self._fresh = True
         self._watch_link()
@@ -403,6 +432,8 @@ class DiscordAdapter:
         (5xx, network, timeouts, no gateway, a reply discord.py could not read). After a
         failure nothing is left open, so the supervisor can call start again."""
         self._core = core
+        if not self.receive:
+            connect_gateway = sync_commands = False
         if not self._fresh:
             self._new_client()
         self._fresh = False
@@ -811,4 +842,7 @@ def create(**settings: Any) -> DiscordAdapter:
         base_url=settings.get("base_url") or None,
         max_ratelimit_timeout=float(settings.get("max_ratelimit_timeout", 30.0)),
         operators=tuple(settings.get("operators") or ()),
+        receive=bool(settings.get("receive", True)),
+        shard_count=int(settings.get("shard_count", 1)),
+        shard_ids=tuple(int(i) for i in settings.get("shard_ids") or ()),
     )

@@ -366,6 +366,7 @@ class TelegramAdapter:
         concurrent_updates: int = 8,
         drop_pending_updates: bool = False,
         operators: Collection[int] = (),
+        receive: bool = True,
     ) -> None:
         if not token or not token.strip():
             raise ConfigError("Telegram needs a bot token (WARTA_TELEGRAM_TOKEN)")
@@ -379,6 +380,9 @@ class TelegramAdapter:
         self.concurrent_updates = concurrent_updates
         self.drop_pending_updates = drop_pending_updates
         self.operators = frozenset(int(u) for u in operators)
+        # False: send only (`warta sender`). Telegram lets one getUpdates poller per bot, so
+        # only the gateway process receives commands; senders just call the Bot API.
+        self.receive = receive
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._core: CommandCore | None = None
         self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
@@ -422,6 +426,9 @@ class TelegramAdapter:
                 await app.initialize()
                 self._app = app
                 self.username = app.bot.username
+                if not self.receive:
+                    log.info("telegram: sending as @%s (not receiving commands)", self.username)
+                    return
                 self._add_handlers(app)
                 await self._register_commands()
                 await app.start()
@@ -489,6 +496,8 @@ class TelegramAdapter:
     async def wait_closed(self) -> None:
         """Return-by-raising once polling is over without :meth:`stop`: PTB gives up on
         getUpdates only for a rejected token; any other ending is unexpected too."""
+        if not self.receive and self._app is not None:
+            await asyncio.Event().wait()  # send only: nothing that can die by itself
         while True:
             app = self._app
             if app is None or app.updater is None or not app.updater.running:

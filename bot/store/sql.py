@@ -66,6 +66,7 @@ from bot.models import (
     Story,
     Subscription,
 )
+from bot.store.held import Held
 from bot.store.schema import (
     announcements,
     chat_sources,
@@ -95,6 +96,7 @@ _MAX_ERROR: Final = 2000
 # PostgreSQL NOTIFY channel raised when work for a sender is committed (bot.wakeup listens).
 WORK_CHANNEL: Final = "warta_work"
 _ADVISORY_LOCK: Final = 0x5741525441  # "WARTA": one migrator at a time on PostgreSQL
+KEEP_PER_FEED: Final = 500  # newest stories kept per feed by retention: beyond any feed's window
 _ADD: Final = "add"  # chat_sources.mode: the chat added this feed
 _OFF: Final = "off"  # chat_sources.mode: the chat switched this default off
 
@@ -387,6 +389,8 @@ class SQLStore:
         self._lock: asyncio.Lock | None = None if self._pg else asyncio.Lock()
         self._closed = False
         self._work_listeners: list[Callable[[], None]] = []
+        # Claims this process has not settled yet, released on a graceful stop.
+        self.held = Held()
 
     # ------------------------------------------------------------------ work signal
 
@@ -545,7 +549,11 @@ class SQLStore:
             )
             rows = (await conn.execute(claim)).all()
         order = {id_: i for i, id_ in enumerate(ids)}
-        return sorted((_feed(r) for r in rows), key=lambda f: order[f.id or 0])
+        claimed = sorted((_feed(r) for r in rows), key=lambda f: order[f.id or 0])
+        for f in claimed:
+            if f.id is not None and f.next_check_at is not None:
+                self.held.took_feed(f.id, f.url, f.next_check_at)
+        return claimed
 
     async def next_due_at(self) -> datetime | None:
         """When the next polled feed falls due (claim_due_feeds' rule without the time), or
@@ -576,6 +584,7 @@ class SQLStore:
         stmt = update(feeds).where(feeds.c.url == bindparam("b_url"))
         async with self._write() as conn:
             await conn.execute(stmt, params)
+        self.held.settled_feeds(f.url for f in feeds_)
 
     async def set_feed_default(self, url: str, is_default: bool) -> bool:
         stmt = (
@@ -1366,7 +1375,11 @@ class SQLStore:
             )
             rows = (await conn.execute(claim)).all()
             claimed = await _with_payloads(conn, rows)
-        return sorted(claimed, key=lambda d: d.id or 0)
+        claimed = sorted(claimed, key=lambda d: d.id or 0)
+        for d in claimed:
+            if d.id is not None:
+                self.held.took_delivery(d.id, d.attempts)
+        return claimed
 
     async def record_part_sent(
         self, delivery_id: int, message_id: str, *, lease_until: datetime | None = None
@@ -1397,6 +1410,7 @@ class SQLStore:
         )
         async with self._write() as conn:
             await conn.execute(stmt)
+        self.held.settled_delivery(id)
 
     async def retry_delivery(self, id: int, *, not_before: datetime, error: str) -> None:
         stmt = (
@@ -1411,6 +1425,7 @@ class SQLStore:
         )
         async with self._write() as conn:
             await conn.execute(stmt)
+        self.held.settled_delivery(id)
 
     async def fail_delivery(self, id: int, error: str) -> None:
         stmt = (
@@ -1427,6 +1442,7 @@ class SQLStore:
                     .where(subscriptions.c.id == sub_id)
                     .values(paused=True, paused_reason=_cap(error))
                 )
+        self.held.settled_delivery(id)
 
     async def list_deliveries(self, state: DeliveryState | None = None) -> list[Delivery]:
         stmt = select(deliveries).order_by(deliveries.c.id)
@@ -1435,6 +1451,99 @@ class SQLStore:
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
             return await _with_payloads(conn, rows)
+
+    # ------------------------------------------------------------------ stopping, retention
+
+    async def release_held(self, now: datetime | None = None) -> tuple[int, int]:
+        """Hand back every claim this process still holds (after a graceful stop's grace):
+        its feeds become due at ``now``, its deliveries pending again without counting the cut
+        attempt. A row another copy claimed since (its lease token changed) is left alone.
+        Returns (feeds, deliveries) released."""
+        now = now or _now()
+        held_feeds = dict(self.held.feeds)
+        held_deliveries = dict(self.held.deliveries)
+        released_feeds = released_deliveries = 0
+        async with self._write() as conn:
+            for id_, lease in held_feeds.items():
+                result = await conn.execute(
+                    update(feeds)
+                    .where(feeds.c.id == id_, feeds.c.next_check_at == lease)
+                    .values(next_check_at=now)
+                    .returning(feeds.c.id)
+                )
+                released_feeds += result.first() is not None
+            for id_, attempts in held_deliveries.items():
+                result = await conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.id == id_,
+                        deliveries.c.state == DeliveryState.SENDING.value,
+                        deliveries.c.attempts == attempts,
+                    )
+                    .values(
+                        state=DeliveryState.PENDING.value,
+                        lease_until=None,
+                        not_before=None,
+                        attempts=deliveries.c.attempts - 1,
+                    )
+                    .returning(deliveries.c.id)
+                )
+                released_deliveries += result.first() is not None
+        self.held = Held()
+        return released_feeds, released_deliveries
+
+    async def prune(
+        self,
+        *,
+        stories_before: datetime | None,
+        deliveries_before: datetime | None,
+        batch: int = 1000,
+        keep_per_feed: int = KEEP_PER_FEED,
+    ) -> tuple[int, int]:
+        """Delete stories whose date (published, else fetched) and fetch time are both before
+        ``stories_before``, except each feed's ``keep_per_feed`` newest, and sent or failed
+        deliveries created before ``deliveries_before`` (queued ones are never pruned),
+        ``batch`` rows per transaction so no prune holds locks for long. None skips a kind.
+        Returns (stories, deliveries) deleted."""
+        pruned_stories = pruned_deliveries = 0
+        if stories_before is not None:
+            # A feed that still lists an old item must keep knowing it, or the next change of
+            # that feed would bring the item back as a new story (and an instant post). Feeds
+            # list their newest items, so each feed's newest stories are kept whatever their age.
+            rank = (
+                func.row_number()
+                .over(
+                    partition_by=stories.c.feed_url,
+                    order_by=(stories.c.sort_at.desc(), stories.c.id.desc()),
+                )
+                .label("rank")
+            )
+            ranked = select(stories.c.id, rank).subquery()
+            beyond = select(ranked.c.id).where(ranked.c.rank > keep_per_feed)
+            old = and_(
+                stories.c.sort_at < stories_before,
+                stories.c.fetched_at < stories_before,
+                stories.c.id.in_(beyond),
+            )
+            pruned_stories = await self._prune(stories, old, batch)
+        if deliveries_before is not None:
+            finished = (DeliveryState.SENT.value, DeliveryState.FAILED.value)
+            old = and_(
+                deliveries.c.state.in_(finished), deliveries.c.created_at < deliveries_before
+            )
+            pruned_deliveries = await self._prune(deliveries, old, batch)
+        return pruned_stories, pruned_deliveries
+
+    async def _prune(self, tbl: Any, old: ColumnElement[bool], batch: int) -> int:
+        total = 0
+        while True:
+            pick = select(tbl.c.id).where(old).order_by(tbl.c.id).limit(batch)
+            async with self._write() as conn:
+                result = await conn.execute(delete(tbl).where(tbl.c.id.in_(pick)))
+            deleted = int(result.rowcount or 0)
+            total += deleted
+            if deleted < batch:
+                return total
 
     # ------------------------------------------------------------------ meta
 
