@@ -107,13 +107,14 @@ def _draw(charts: Sequence[Series], fmt: str, *, width_in: float, height_in: flo
             ax.set_xticks(list(x), s.labels, rotation=45, ha="right")
             ax.yaxis.get_major_locator().set_params(integer=True)
             ax.spines[["top", "right"]].set_visible(False)
-            ax.legend(
-                loc="upper left",
-                bbox_to_anchor=(0.0, -0.32),
-                ncols=min(3, max(1, len(s.names))),
-                frameon=False,
-                fontsize=9,
-            )
+            if s.names:  # no outlet had a story (a chat with no sources yet): no legend
+                ax.legend(
+                    loc="upper left",
+                    bbox_to_anchor=(0.0, -0.32),
+                    ncols=min(3, len(s.names)),
+                    frameon=False,
+                    fontsize=9,
+                )
         buf = io.BytesIO()
         # No dates or software version in the file: the same numbers give the same bytes.
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
