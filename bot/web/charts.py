@@ -149,8 +149,9 @@ async def stats_png(
 ) -> bytes:
     """One PNG with the three weekly charts, for the chat command ``/stats``.
 
-    ``sources`` gives the feed URLs that may be counted (the instance's defaults, e.g.
-    :class:`bot.web.archive.FeedsFileSources`); ``scorer`` decides relevance thresholds
+    ``sources`` gives the feed URLs that may be counted (the site: the instance's defaults,
+    :class:`bot.web.archive.StoreDefaultSources`; the chat command: that chat's set);
+    ``scorer`` decides relevance thresholds
     (the app's scorer; the packaged lexicon when None). Raises StoreError from the store.
     """
     if scorer is None:
