@@ -202,7 +202,13 @@ async def app(tmp_path: Path, feed_server: FeedServer) -> AsyncIterator[App]:
     defaults = tmp_path / "feeds.toml"
     defaults.write_text(f'[[feed]]\nurl = "{default_url}"\ninterval = "15m"\n')
     settings = Settings(
-        feeds_file=str(defaults), allow_loopback=True, operators_discord=(OPERATOR_ID,)
+        feeds_file=str(defaults),
+        allow_loopback=True,
+        operators_discord=(OPERATOR_ID,),
+        # A person here sends a few dozen commands in seconds; the rate limits have their own
+        # end-to-end test (tests/test_e2e_limits.py), so they are widened, not switched off.
+        rate_user_burst=100,
+        rate_chat_burst=100,
     )
     opened = await App.open(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
     try:
