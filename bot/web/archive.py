@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -49,6 +49,7 @@ class ArchiveStore(Protocol):
         lang: str | None = None,
         min_relevance: float | None = None,
         limit: int = 200,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]: ...
 
     async def get_story(self, id: int) -> Story | None: ...
@@ -195,7 +196,11 @@ class Archive:
         _, end = self.day_window(today)
         stories = await self._public(
             await self.store.stories_between(
-                start, end, min_relevance=self._floor(), limit=STATS_MAX_STORIES
+                start,
+                end,
+                min_relevance=self._floor(),
+                limit=STATS_MAX_STORIES,
+                feeds=await self.sources(),
             )
         )
         found = {
@@ -228,11 +233,17 @@ class Archive:
         mondays = [this_monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
         start, _ = self.day_window(mondays[0])
         _, end = self.day_window(today)
+        # The source set filters in the query, so the read cap counts only stories that may
+        # be shown (a chat's /stats on a busy instance is not crowded out by other sources).
         stories = [
             s
             for s in await self._public(
                 await self.store.stories_between(
-                    start, end, min_relevance=self._floor(), limit=STATS_MAX_STORIES
+                    start,
+                    end,
+                    min_relevance=self._floor(),
+                    limit=STATS_MAX_STORIES,
+                    feeds=await self.sources(),
                 )
             )
             if self.relevant(s)
