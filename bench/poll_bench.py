@@ -3,7 +3,6 @@
     python -m bench.poll_bench --feeds 2000 [--reps 3] [--changed 0.3] [--no-gzip]
     python -m bench.poll_bench --full [--batch 200] [--profile 25]   # full pipeline only
     python -m bench.poll_bench --fetch-only                          # fetching only
-    python -m bench.poll_bench --full --patch-topic   # with the proposed topic-scorer fix
 
 A loopback FeedServer runs in a *separate process* (its CPU is not counted). By default both
 figures are printed:
@@ -37,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import copy
 import cProfile
 import gc
 import hashlib
@@ -45,7 +43,6 @@ import io
 import multiprocessing as mp
 import pstats
 import random
-import re
 import resource
 import sqlite3
 import statistics
@@ -53,13 +50,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from dataclasses import replace as dc_replace
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from bench.feedgen import ITEMS, news_feed
 from bot.analyze import default_scorer
@@ -390,8 +385,6 @@ async def _bench_full(
 ) -> tuple[FullRows, cProfile.Profile | None]:
     base = f"http://127.0.0.1:{port}"
     scorer = default_scorer()  # loaded once per process, as the app does; not a cycle cost
-    if args.patch_topic:
-        scorer = prefilter_topic_terms(scorer)
     rows: FullRows = []
     if args.fresh_db:
         profiler = None
@@ -433,7 +426,6 @@ def _print_full(args: argparse.Namespace, rows: FullRows) -> float:
         f"full pipeline: {args.feeds} news feeds x {ITEMS} items (bench.feedgen, id/en, HTML), "
         f"{args.changed:.0%} changed per measured cycle (+2 new, 1 edited each); "
         f"poll_due(limit={args.batch}) looped until none due; {how}"
-        + ("; PATCHED: topic term prefilter (bench monkeypatch)" if args.patch_topic else "")
     )
     head = (
         f"{'rep':<3} {'cycle':<9} {'CPU ms/feed':>11} {'CPU s':>7} {'non-main':>8} "
@@ -462,71 +454,6 @@ def _print_full(args: argparse.Namespace, rows: FullRows) -> float:
         "new + edited + baseline stories, each through analyze() once)"
     )
     return medians["measured"]
-
-
-# --------------------------------------------------------------------------- proposed fix
-
-
-class _FoldCache:
-    """The casefolded text of the story being scored (one at a time: the scorer is sync)."""
-
-    __slots__ = ("doc", "folded")
-
-    def __init__(self) -> None:
-        self.doc: str | None = None
-        self.folded: str | None = None
-
-    def get(self, doc: str) -> str | None:
-        """``doc`` casefolded, or None when casefolding changes the length (ß, İ, ligatures):
-        then char-by-char case-insensitive equivalence is not guaranteed and nothing is
-        skipped."""
-        if doc is not self.doc:
-            folded = doc.casefold()
-            self.doc, self.folded = doc, folded if len(folded) == len(doc) else None
-        return self.folded
-
-
-class _Prefiltered:
-    """A term's regex behind a substring test: a term whose longest token is not in the story's
-    casefolded text cannot match, so its (lookbehind-anchored, hence slow) scan is skipped."""
-
-    __slots__ = ("_cache", "_needle", "_pattern")
-
-    def __init__(self, pattern: re.Pattern[str], name: str, cache: _FoldCache) -> None:
-        self._pattern = pattern
-        self._needle = max(re.split(r"[\s\-]+", name.rstrip("*").strip()), key=len).casefold()
-        self._cache = cache
-
-    def _absent(self, doc: str) -> bool:
-        folded = self._cache.get(doc)
-        return folded is not None and self._needle not in folded
-
-    def finditer(self, doc: str) -> Iterator[re.Match[str]]:
-        return iter(()) if self._absent(doc) else self._pattern.finditer(doc)
-
-    def search(self, doc: str) -> re.Match[str] | None:
-        return None if self._absent(doc) else self._pattern.search(doc)
-
-
-def prefilter_topic_terms(scorer: TopicScorer) -> TopicScorer:
-    """Bench-only monkeypatch of the fix proposed for ``TopicScorer.score`` (bot/topic.py): a
-    copy of ``scorer`` whose lexicon, false-friend and context-rule regexes sit behind a
-    longest-token substring test on the casefolded story. Results are unchanged (see the report);
-    only the scans shrink. ``scorer`` itself (shared via TopicScorer.load's cache) is untouched.
-    """
-    cache = _FoldCache()
-    sc: Any = copy.copy(scorer)
-
-    def wrap(pattern: re.Pattern[str], name: str) -> Any:
-        return _Prefiltered(pattern, name, cache)
-
-    sc._terms = tuple(dc_replace(t, pattern=wrap(t.pattern, t.name)) for t in sc._terms)
-    sc._false_friends = tuple((n, wrap(p, n)) for n, p in sc._false_friends)
-    sc._rules = tuple(
-        dc_replace(r, patterns=tuple((n, wrap(p, n)) for n, p in r.patterns)) for r in sc._rules
-    )
-    patched: TopicScorer = sc
-    return patched
 
 
 # Synchronous stages of the pipeline: their cumulative times are meaningful (a coroutine's
@@ -646,11 +573,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="full: a fresh DB (cold + 1 measured cycle) per repetition instead of one DB with "
         "sequential measured cycles",
-    )
-    p.add_argument(
-        "--patch-topic",
-        action="store_true",
-        help="full: apply the proposed topic-scorer prefilter as a bench monkeypatch",
     )
     p.add_argument("--no-gzip", dest="gzip", action="store_false", help="serve identity bodies")
     args = p.parse_args(argv)

@@ -47,7 +47,9 @@ def shared_dir() -> Path:
 def warta_bullets(record: dict[str, Any]) -> list[str]:
     """Warta's bullets for one corpus record, through the `warta analyze` path when present."""
     if _analyze_record is not None:
-        out = _analyze_record({k: record.get(k) for k in ("id", "title", "text", "lang")})
+        out = _analyze_record(
+            {k: record.get(k) for k in ("id", "title", "text", "lang")}, all_bullets=True
+        )
         return list(out["bullets"])
     summary = summarize_text(record.get("title") or "", record["text"], record["lang"])
     return list(summary.bullets)

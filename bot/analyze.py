@@ -5,14 +5,22 @@ input line ``{"id", "title", "text", "lang"?}`` gives one output line, in order:
 ``{"id", "lang", "relevance", "relevant", "matched", "bullets"}``; a bad line gives
 ``{"id", "error"}`` and the rest go on. ``text`` may be HTML: it is turned into plain text (and
 publisher boilerplate removed) before anything else, as a poll does. ``lang`` is a hint used
-only when the text is too short to tell (see :func:`judge_story_lang`).
+only when the text is too short to tell (see :func:`judge_story_lang`). Every story gets its
+bullets; ``--lazy-bullets`` (``all_bullets=False``) leaves them empty for a story off the topic,
+as a poll does: summarizing costs more than everything else together, and an off-topic story
+reaches no chat.
+
+At ingest a story is summarized only when it can reach a chat: relevant to the topic, or
+widened into some subscription by one of its ``+keywords`` (``widen``, read from the store once
+per poll). The others are stored with no bullets; whoever shows one (a digest, ``/story``)
+summarizes it then (:func:`bot.summarize.extractive.summarize_text`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
@@ -22,8 +30,7 @@ from bot.feeds.html import html_to_text, one_line
 from bot.lang.detect import detect_lang_scored
 from bot.lang.stopwords import STOPWORDS
 from bot.models import LANGS, LangGuess, Summary, TopicResult
-from bot.summarize.extractive import summarize_text
-from bot.topic import TopicScorer
+from bot.topic import TopicScorer, widened_by
 
 # Below this many words the detector is not asked to overrule a declaration: on a headline
 # alone it mistakes "Bank Indonesia holds rates" and "Samsung Galaxy S26 Ultra" for Indonesian.
@@ -100,7 +107,7 @@ def story_lang(title: str, text: str, declared: str | None = None) -> str:
 class Analysis:
     lang: str
     topic: TopicResult
-    summary: Summary
+    summary: Summary  # bullets empty when the story was not summarized (see ``analyze``)
 
 
 @lru_cache(maxsize=4)
@@ -121,18 +128,29 @@ def analyze(
     prior: str | None = None,
     keywords: tuple[str, ...] = (),
     scorer: TopicScorer | None = None,
+    widen: Sequence[str] | None = None,
 ) -> Analysis:
-    """Score and summarize one story given as plain text.
+    """Language, topic and quick facts of one story given as plain text.
 
     ``lang`` is the story's decided language (a poll decided it when normalizing); without it
     the language is judged from the text with ``prior`` as the fallback declaration.
+    ``widen=None`` summarizes every story. Given a list of bare ``+keyword`` terms (every
+    subscription's, maybe empty), only a story that can reach a chat is summarized: relevant,
+    or widened by one of them; the others get a Summary with no bullets.
     """
     if lang not in LANGS:
         lang = judge_story_lang(title, text, prior).lang
     topic = (scorer or default_scorer()).score(title, text, lang, keywords=keywords)
-    summary = summarize_text(title, text, lang)
-    if not summary.bullets:
-        summary = _one_bullet(summary, text)
+    if widen is None or topic.relevant or widened_by(topic, title, text, widen):
+        # Imported here: most stories are never summarized, and a `warta analyze` over them
+        # should not pay for the summarizer's import.
+        from bot.summarize.extractive import summarize_text
+
+        summary = summarize_text(title, text, lang)
+        if not summary.bullets:
+            summary = _one_bullet(summary, text)
+    else:
+        summary = Summary(headline=title, bullets=(), lang=lang, method="none")
     return Analysis(lang=lang, topic=topic, summary=summary)
 
 
@@ -158,8 +176,12 @@ def plain_text(text: str) -> str:
     return strip_boilerplate(html_to_text(text))
 
 
-def analyze_record(record: dict[str, Any], *, scorer: TopicScorer | None = None) -> dict[str, Any]:
-    """One ``warta analyze`` output object for one input object. Raises ValueError on bad input."""
+def analyze_record(
+    record: dict[str, Any], *, scorer: TopicScorer | None = None, all_bullets: bool = True
+) -> dict[str, Any]:
+    """One ``warta analyze`` output object for one input object. Raises ValueError on bad input.
+
+    ``all_bullets=False``: bullets only for a story that can reach a chat (the poll's rule)."""
     if not isinstance(record, dict):
         raise ValueError("each line must be a JSON object")
     rid = record.get("id")
@@ -173,7 +195,11 @@ def analyze_record(record: dict[str, Any], *, scorer: TopicScorer | None = None)
         raise ValueError("record has neither 'title' nor 'text'")
     declared = record.get("lang")
     result = analyze(
-        title, text, prior=declared if isinstance(declared, str) else None, scorer=scorer
+        title,
+        text,
+        prior=declared if isinstance(declared, str) else None,
+        scorer=scorer,
+        widen=None if all_bullets else (),
     )
     return {
         "id": rid,
@@ -185,7 +211,9 @@ def analyze_record(record: dict[str, Any], *, scorer: TopicScorer | None = None)
     }
 
 
-def analyze_lines(lines: Iterable[str], *, scorer: TopicScorer | None = None) -> Iterator[str]:
+def analyze_lines(
+    lines: Iterable[str], *, scorer: TopicScorer | None = None, all_bullets: bool = True
+) -> Iterator[str]:
     """JSON lines in, JSON lines out, one per non-blank input line, in order."""
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
@@ -195,7 +223,7 @@ def analyze_lines(lines: Iterable[str], *, scorer: TopicScorer | None = None) ->
             record = json.loads(line)
             if isinstance(record, dict):
                 rid = record.get("id")
-            out = analyze_record(record, scorer=scorer)
+            out = analyze_record(record, scorer=scorer, all_bullets=all_bullets)
         except (ValueError, TypeError) as e:  # json.JSONDecodeError is a ValueError
             out = {"id": rid if rid is not None else f"line {lineno}", "error": str(e)}
         yield json.dumps(out, ensure_ascii=False)

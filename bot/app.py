@@ -6,7 +6,6 @@ CLI commands and ``warta run`` share one way to build the pipeline.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -17,33 +16,14 @@ from typing import Self
 from bot.analyze import default_scorer
 from bot.config import Settings, load_feeds_file
 from bot.feeds.fetch import Fetcher
-from bot.logsafe import install_excepthooks, install_log_filter, register_secret
+from bot.logsafe import setup_logging
 from bot.models import Feed
 from bot.store import SQLStore, open_store
 from bot.topic import TopicScorer
 
+__all__ = ["USER_AGENT", "App", "setup_logging"]  # setup_logging lives in logsafe: cheap CLI start
+
 USER_AGENT = "Warta/0.1 (+https://github.com/warta-bot/warta; news digest bot)"
-
-
-def setup_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    for secret in (settings.telegram_token, settings.discord_token, settings.llm_api_key):
-        register_secret(secret)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    # Every handler masks secrets, and so do the tracebacks Python prints by itself.
-    install_log_filter()
-    install_excepthooks()
-    root.setLevel(settings.log_level.upper())
-    # httpx logs every request URL at INFO, tokens included; keep it quiet. Alembic announces
-    # every migration check at INFO on each start.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # APScheduler logs two INFO lines per job run ("Running job", "executed successfully"); the
-    # send tick runs every 2 s. That chatter is for debugging the scheduler, so DEBUG only.
-    apscheduler = logging.getLogger("apscheduler")
-    apscheduler.setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
 
 
 @dataclass(slots=True)
@@ -106,19 +86,19 @@ class App:
         if not file.exists():
             return 0
         known = {f.url: f for f in await self.store.list_feeds()}
-        added = 0
-        for spec in load_feeds_file(file):
-            if spec.url in known:
-                if not known[spec.url].is_default:
-                    await self.store.set_feed_default(spec.url, True)
-                continue
-            await self.store.add_feed(
-                Feed(
-                    url=spec.url,
-                    title=spec.title,
-                    lang=spec.lang,
-                    interval_s=spec.interval_s or self.settings.poll_interval_s,
-                )
+        specs = load_feeds_file(file)
+        for spec in specs:
+            if spec.url in known and not known[spec.url].is_default:
+                await self.store.set_feed_default(spec.url, True)
+        new = [
+            Feed(
+                url=spec.url,
+                title=spec.title,
+                lang=spec.lang,
+                interval_s=spec.interval_s or self.settings.poll_interval_s,
             )
-            added += 1
-        return added
+            for spec in specs
+            if spec.url not in known
+        ]
+        await self.store.add_feeds(new)  # one transaction, however long the file
+        return len({f.url for f in new})

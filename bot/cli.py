@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -86,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", help="score and summarize JSON lines {id,title,text,lang?}")
     analyze.add_argument("input", nargs="?", default="-", help="file, or - for stdin")
+    analyze.add_argument(
+        "--lazy-bullets",
+        action="store_true",
+        help="bullets only for stories that can reach a chat, as a poll does (default: all)",
+    )
 
     sub.add_parser(
         "health",
@@ -109,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
         return EXIT_USAGE
-    from bot.app import setup_logging
+    from bot.logsafe import setup_logging
 
     setup_logging(settings)
     try:
@@ -120,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analyze(args)
         if args.command == "health":
             return _health(settings)
+        import asyncio  # not before: `health` and `analyze` need no event loop
+
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as e:
         print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
@@ -163,7 +169,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
     if args.input == "-":
         lines = sys.stdin
-        for out in analyze_lines(lines):
+        for out in analyze_lines(lines, all_bullets=not args.lazy_bullets):
             print(out, flush=False)
         return 0
     path = Path(args.input)
@@ -172,7 +178,7 @@ def _analyze(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         with path.open(encoding="utf-8", errors="replace") as fh:
-            for out in analyze_lines(fh):
+            for out in analyze_lines(fh, all_bullets=not args.lazy_bullets):
                 print(out)
     except FileNotFoundError:
         print(f"warta: no such file: {path}", file=sys.stderr)
@@ -249,6 +255,8 @@ async def _poll(app: Any, *, once: bool, everything: bool) -> int:
             print(f"  {url}: {error}", file=sys.stderr)
         if once:
             return 0
+        import asyncio
+
         await asyncio.sleep(30)
 
 
@@ -353,15 +361,18 @@ async def _feeds(app: Any, args: argparse.Namespace) -> int:
             if spec.url in known:
                 skipped.append((spec.title or spec.url, "already a feed"))
         new_specs = [s for s in specs if s.url not in known]
-        for spec in new_specs:
-            await store.add_feed(
+        # One transaction for the whole file: 10,000 feeds in one batch, not one commit each.
+        await store.add_feeds(
+            [
                 Feed(
                     url=spec.url,
                     lang=spec.lang,
                     title=spec.title,
                     interval_s=app.settings.poll_interval_s,
                 )
-            )
+                for spec in new_specs
+            ]
+        )
         for label, reason in skipped:
             print(f"skipped {label}: {reason}", file=sys.stderr)
         print(f"imported {len(new_specs)} feeds, skipped {len(skipped)}")

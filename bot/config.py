@@ -194,8 +194,7 @@ class Settings:
     adapter_down_unhealthy_s: Count = 300
     web_enabled: bool = False  # `warta run` also serves the public web pages, feeds and /metrics
     web_host: Text = "127.0.0.1"  # loopback unless told otherwise: expose through a reverse proxy
-    # 0 lets the system pick a free port (tests; the address is printed at start).
-    web_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    web_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port (tests)
     web_base_url: HttpUrl | None = None  # public URL of the site, for permalinks in feeds and chats
     # Secrets: environment only, never printed.
     telegram_token: str | None = field(default=None, repr=False)

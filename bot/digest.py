@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from bot import metrics
@@ -41,6 +41,14 @@ class StoryReader(Protocol):
         limit: int = 200,
         feeds: Collection[str] | None = None,
     ) -> list[Story]: ...
+
+
+@runtime_checkable
+class BulletCache(Protocol):
+    """A store that keeps quick facts computed on demand (SQLStore): ingest summarizes only
+    stories that can reach a chat, so a digest may be the first to summarize one."""
+
+    async def save_bullets(self, bullets: Mapping[int, Sequence[str]]) -> None: ...
 
 
 class ComposeFn(Protocol):
@@ -230,6 +238,13 @@ async def compose_digest(
         scorer=scorer,
         other_languages=other_languages,
     )
+    if isinstance(store, BulletCache):
+        fresh = {
+            e.story.id: e.summary.bullets
+            for e in digest.entries
+            if e.story.id is not None and not e.story.bullets and e.summary.bullets
+        }
+        await store.save_bullets(fresh)
     if summarizer is not None and summarizer.name != "extractive":
         await translate_entries(digest, summarizer)
     metrics.DIGESTS_COMPOSED.labels(lang=lang).inc()

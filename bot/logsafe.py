@@ -23,10 +23,13 @@ import sys
 import threading
 import traceback
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from bot.redact import mask_url_secrets
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 MASK = "<secret>"
 
@@ -143,3 +146,26 @@ def loop_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, A
 
 def install_loop_handler(loop: asyncio.AbstractEventLoop | None = None) -> None:
     (loop or asyncio.get_running_loop()).set_exception_handler(loop_exception_handler)
+
+
+def setup_logging(settings: Settings) -> None:
+    """The process's logging: one masked handler, quiet libraries. Lives here, not in bot.app,
+    so commands that log import no database or HTTP library."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for secret in (settings.telegram_token, settings.discord_token, settings.llm_api_key):
+        register_secret(secret)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    # Every handler masks secrets, and so do the tracebacks Python prints by itself.
+    install_log_filter()
+    install_excepthooks()
+    root.setLevel(settings.log_level.upper())
+    # httpx logs every request URL at INFO, tokens included; keep it quiet. Alembic announces
+    # every migration check at INFO on each start.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs two INFO lines per job run ("Running job", "executed successfully"); the
+    # send tick runs every 2 s. That chatter is for debugging the scheduler, so DEBUG only.
+    apscheduler = logging.getLogger("apscheduler")
+    apscheduler.setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)

@@ -8,8 +8,9 @@ lexicon, weights and thresholds live in ``config/topics.toml`` (a copy ships as
 
 Why a hand-written lexicon scorer rather than a classifier library: the filter must run offline,
 explain itself term by term to users ("matched: ai:sora, art:seniman"), and work for Indonesian,
-for which no small packaged model exists; a few hundred precompiled regexes do that in a few
-milliseconds per story (bench: ~5 ms on the dev corpus).
+for which no small packaged model exists. A few hundred precompiled regexes do that; one
+Aho-Corasick pass (bot/termscan.py) first finds the few that can match a story, so only those
+run (bench/analyze_bench.py prints the cost per story).
 
 Score. For each side (AI, art) the evidence is the sum over distinct terms of
 ``weight * (1 + title/lead boost) + repeats``; each unit (title or sentence) holding an AI term
@@ -33,7 +34,7 @@ import math
 import re
 import tomllib
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -42,8 +43,9 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.models import TopicResult
+from bot.termscan import TermScan, needle_spec
 
-__all__ = ["TopicScorer", "default_topics_path", "parse_keywords"]
+__all__ = ["TopicScorer", "default_topics_path", "parse_keywords", "widened_by"]
 
 _REPO_TOPICS = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
 
@@ -77,10 +79,64 @@ def _compile_term(term: str, *, case_sensitive: bool = False) -> re.Pattern[str]
     return re.compile(rf"(?<!\w)(?:{body}){tail}(?!\w)", re.IGNORECASE)
 
 
-def _needle(term: str) -> str:
-    """The casefolded longest token of a lexicon term: every match of the term contains it,
-    and the longest is the rarest ("generated" rules out far more stories than "ai")."""
-    return max(re.split(r"[\s\-]+", term.rstrip("*").strip()), key=len).casefold()
+class _LazyPattern:
+    """A lexicon regex, compiled on first use: the scan rules most terms out of most stories,
+    and compiling all ~550 up front cost more than analyzing a few hundred stories. The term
+    is checked at load all the same (an empty term raises ConfigError there). A race between
+    threads only compiles the same pattern twice."""
+
+    __slots__ = ("_case_sensitive", "_re", "_term")
+
+    def __init__(self, term: str, *, case_sensitive: bool = False) -> None:
+        if not [t for t in re.split(r"[\s\-]+", term.rstrip("*").strip()) if t]:
+            raise ConfigError(f"empty lexicon term: {term!r}")
+        self._term = term
+        self._case_sensitive = case_sensitive
+        self._re: re.Pattern[str] | None = None
+
+    @property
+    def re(self) -> re.Pattern[str]:
+        if self._re is None:
+            self._re = _compile_term(self._term, case_sensitive=self._case_sensitive)
+        return self._re
+
+
+def _matches(
+    pattern: _LazyPattern, text: str, at: Mapping[int, list[int]] | None, scan_id: int
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, looking only where the TermScan said a match may start.
+
+    Same matches: every match starts at one of those offsets, and taking the first match at
+    each offset past the previous match's end is what finditer does (lookbehinds still see
+    the text before the offset). Matches are never empty (every term has a token)."""
+    if at is None:
+        yield from pattern.re.finditer(text)
+        return
+    starts = at.get(scan_id)
+    if not starts:
+        return
+    rx = pattern.re
+    end = 0
+    for pos in starts:
+        if pos < end:
+            continue
+        m = rx.match(text, pos)
+        if m is not None:
+            end = m.end()
+            yield m
+
+
+def widened_by(topic: TopicResult, title: str, text: str, widen: Sequence[str]) -> bool:
+    """Whether some ``+term`` in ``widen`` (bare terms) would make this off-topic story relevant
+    for a subscription that has it: the rule of ``score(keywords=...)``, without rescoring.
+    ``topic`` is the story's own result (no keywords)."""
+    if topic.relevant or not widen:
+        return False
+    # score() widens only a story with some AI or creative-work signal of its own.
+    if not any(m.startswith(("ai:", "art:")) for m in topic.matched):
+        return False
+    doc = f"{title or ''}\n\n{text or ''}"
+    return any(_keyword_pattern(kw).search(doc) for kw in widen)
 
 
 @lru_cache(maxsize=512)
@@ -110,14 +166,14 @@ class _Term:
     kind: str  # "ai" or "art"
     tier: str
     weight: float
-    pattern: re.Pattern[str]
-    needle: str  # a casefolded token of the term: a story without it cannot match
+    pattern: _LazyPattern
+    scan_id: int  # its needle in the TermScan: a story without a candidate occurrence can't match
 
 
 @dataclass(frozen=True, slots=True)
 class _ContextRule:
     name: str
-    patterns: tuple[tuple[str, str, re.Pattern[str]], ...]  # (name, needle, pattern)
+    patterns: tuple[tuple[str, int, _LazyPattern], ...]  # (name, scan id, pattern)
     min_hits: int
     penalty: float
     unless_creators: int
@@ -246,6 +302,14 @@ class TopicScorer:
             thin_art_factor=_floats(sc, "thin_art_factor", 0.6),
             threshold_by_lang={str(k): _floats(by_lang, k, 0.0) for k in by_lang},
         )
+        # Every pattern's needle goes into one TermScan; a pattern refers to it by index. The
+        # terms come first, so a term's index in self._terms is its scan id.
+        needles: list[str] = []
+
+        def scan_id(term: str) -> int:
+            needles.append(term)
+            return len(needles) - 1
+
         terms: list[_Term] = []
         seen: set[tuple[str, str]] = set()
         for kind in ("ai", "art"):
@@ -259,13 +323,13 @@ class TopicScorer:
                     if key in seen:
                         continue
                     seen.add(key)
-                    pattern = _compile_term(name, case_sensitive=name.casefold() in sensitive)
-                    terms.append(_Term(name.casefold(), kind, tier, weight, pattern, _needle(name)))
+                    pattern = _LazyPattern(name, case_sensitive=name.casefold() in sensitive)
+                    terms.append(_Term(name.casefold(), kind, tier, weight, pattern, scan_id(name)))
         self._terms = tuple(terms)
 
         neg = config.get("negation", {})
         self._false_friends = tuple(
-            (p.casefold(), _needle(p), _compile_term(p))
+            (p.casefold(), scan_id(p), _LazyPattern(p))
             for p in _str_list(neg.get("phrases", []), "phrases")
         )
         rules: list[_ContextRule] = []
@@ -274,7 +338,7 @@ class TopicScorer:
             rules.append(
                 _ContextRule(
                     name=str(rule["name"]),
-                    patterns=tuple((w.casefold(), _needle(w), _compile_term(w)) for w in words),
+                    patterns=tuple((w.casefold(), scan_id(w), _LazyPattern(w)) for w in words),
                     min_hits=int(rule.get("min_hits", 1)),
                     penalty=float(rule.get("penalty", 1.0)),
                     unless_creators=int(rule.get("unless_creators", 10**6)),
@@ -284,6 +348,7 @@ class TopicScorer:
                 )
             )
         self._rules = tuple(rules)
+        self._scan = TermScan([needle_spec(n) for n in needles])
 
     # ------------------------------------------------------------------ scoring
 
@@ -303,31 +368,43 @@ class TopicScorer:
         doc = units.doc
         matched_neg: list[str] = []
 
-        # Most of the few hundred lexicon regexes cannot match a given story; a substring test
-        # on the casefolded text rules them out far cheaper than a regex scan (the patterns
-        # start with a lookbehind, so the regex engine cannot skip ahead to a literal). Only
-        # when casefolding changes the length (ß, İ, ligatures) might it wrongly rule a term
-        # out; then every pattern is scanned.
+        # Most of the few hundred lexicon regexes cannot match a given story; one Aho-Corasick
+        # pass over the casefolded text finds those that can, far cheaper than a regex scan
+        # each (the patterns start with a lookbehind, so the regex engine cannot skip ahead to
+        # a literal). Only when casefolding changes the length (ß, İ, ligatures) would offsets
+        # drift; then every pattern is scanned.
         folded = doc.casefold()
         exact = len(folded) == len(doc)
+        # pattern id -> offsets where it may match; None: casefolding moved offsets, scan all.
+        at = self._scan.candidates(doc, folded) if exact else None
 
         # Mask false friends with spaces so offsets (and unit boundaries) stay put.
         chars = list(doc)
-        for name, needle, pattern in self._false_friends:
-            if exact and needle not in folded:
+        for name, sid, pattern in self._false_friends:
+            if at is not None and sid not in at:
                 continue
-            for m in pattern.finditer(doc):
+            for m in _matches(pattern, doc, at, sid):
                 chars[m.start() : m.end()] = " " * (m.end() - m.start())
                 if f"neg:{name}" not in matched_neg:
                     matched_neg.append(f"neg:{name}")
         masked = "".join(chars)
+        if matched_neg and at is not None:
+            # Masking can put a space where a word character stood, next to a term; the terms
+            # run on the masked text, so look for their places there (spaces fold 1:1).
+            at = self._scan.candidates(masked, masked.casefold())
 
         # term -> unit indices where it occurs (with repeats)
         hits: dict[_Term, list[int]] = {}
-        for term in self._terms:
-            if exact and term.needle not in folded:
-                continue
-            found = [units.index(m.start()) for m in term.pattern.finditer(masked)]
+        # In lexicon order either way: the evidence sums below must add up in the same order.
+        terms = (
+            self._terms
+            if at is None
+            else [self._terms[i] for i in sorted(at) if i < len(self._terms)]
+        )
+        for term in terms:
+            found = [
+                units.index(m.start()) for m in _matches(term.pattern, masked, at, term.scan_id)
+            ]
             if found:
                 hits[term] = found
 
@@ -336,8 +413,9 @@ class TopicScorer:
         for rule in self._rules:
             fired = [
                 n
-                for n, needle, p in rule.patterns
-                if (not exact or needle in folded) and p.search(masked)
+                for n, sid, p in rule.patterns
+                if (at is None or sid in at)
+                and next(_matches(p, masked, at, sid), None) is not None
             ]
             if len(fired) < rule.min_hits:
                 continue

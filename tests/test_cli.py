@@ -95,7 +95,10 @@ def test_analyze_contract_keeps_order_and_reports_bad_lines(tmp_path: Path) -> N
     assert "error" in bad
     assert c["relevant"] is False
     assert c["lang"] == "id"
+    assert c["bullets"]  # every story gets its quick facts (the quality contract)
     assert "error" in d
+    lazy = warta("analyze", "--lazy-bullets", tmp=tmp_path, stdin=lines[2] + "\n")
+    assert json.loads(lazy.stdout)["bullets"] == []  # off the topic: a poll would not summarize
 
 
 def test_analyze_missing_file_is_a_usage_error(tmp_path: Path) -> None:

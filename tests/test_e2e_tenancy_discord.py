@@ -201,14 +201,14 @@ async def app(tmp_path: Path, feed_server: FeedServer) -> AsyncIterator[App]:
     default_url = serve(feed_server, "Bawaan", 0, start, count=2)
     defaults = tmp_path / "feeds.toml"
     defaults.write_text(f'[[feed]]\nurl = "{default_url}"\ninterval = "15m"\n')
+    # One scripted user sends many commands within seconds; the rate limits have their own
+    # tests (tests/test_limits.py, tests/test_e2e_limits.py), so they are wide open here.
     settings = Settings(
         feeds_file=str(defaults),
         allow_loopback=True,
         operators_discord=(OPERATOR_ID,),
-        # A person here sends a few dozen commands in seconds; the rate limits have their own
-        # end-to-end test (tests/test_e2e_limits.py), so they are widened, not switched off.
-        rate_user_burst=100,
-        rate_chat_burst=100,
+        rate_user_burst=1000,
+        rate_chat_burst=1000,
     )
     opened = await App.open(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
     try:

@@ -120,10 +120,10 @@ def stop_in_terminal(env: dict[str, str], how: str) -> tuple[int | None, float, 
     term = Terminal(env, "run")
     try:
         term.wait_for("Type a command")
-        term.wait_for("running adapters: console")
+        term.wait_for("starting adapters: console")
         # The console reads the terminal: a command typed there is answered.
         term.type(b"/help\r")
-        term.wait_for("/subscribe")
+        term.wait_for("/langganan")  # /help in the chat language (id by default)
         started = time.monotonic()
         if how == "ctrl-c":
             term.type(b"\x03")  # no Enter follows

@@ -23,7 +23,7 @@ from bot.commands.base import (
     parse_lang,
     refused,
 )
-from bot.digest import compose_digest
+from bot.digest import BulletCache, compose_digest
 from bot.errors import BlockedURL, CommandError, FetchError, FetchTimeout, HTTPStatusError, TooLarge
 from bot.lang.reasons import reasons_text
 from bot.lang.strings import norm_lang
@@ -130,10 +130,15 @@ class LookupCommands(CoreBase):
         if story.bullets:
             headline, bullets = story.title, story.bullets
         else:
+            # Stored without bullets (ingest summarizes only stories that can reach a chat):
+            # summarize now, and keep them when they are the story's own (not a translation).
             summary = await self._summarize(
                 story.title, story.text, story.lang, ctx.lang, chat=ctx.inv.channel
             )
             headline, bullets = summary.headline or story.title, summary.bullets
+            own = summary.lang == story.lang and not summary.translated
+            if own and bullets and story.id is not None and isinstance(self.store, BulletCache):
+                await self.store.save_bullets({story.id: bullets})
         item = self._story_item(story, ctx.lang)
         lines = [headline, *(f"• {b}" for b in bullets), item.detail or story.source]
         terms = reasons_text(story.matched, ctx.lang)

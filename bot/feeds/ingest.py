@@ -3,8 +3,10 @@
 One failing feed is recorded on that feed (backoff, reason kept) and never stops the others.
 Work per feed is proportional to what changed: a 304 costs one request; an unchanged body (same
 hash) skips parsing; known entries with the same content hash (title + body as given) skip
-HTML->text and analysis; the store is asked about a feed's entry keys in one query and written
-in one batch.
+HTML->text and analysis; only stories that can reach a chat are summarized (relevant, or
+widened by a subscription's ``+keyword``, read once per poll). The store is asked about the
+entry keys of every feed that is ready at the same time in one query, and their stories are
+written in one transaction (bot/feeds/batching.py): round trips per batch of feeds, not per feed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import hashlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -22,6 +24,7 @@ from urllib.parse import urlsplit
 from bot import metrics
 from bot.analyze import analyze, judge_story_lang
 from bot.errors import FeedError
+from bot.feeds.batching import Coalescer
 from bot.feeds.normalize import entry_hash, entry_key, to_story
 from bot.feeds.parse import parse_feed
 from bot.feeds.poll_timing import after_failure, after_success
@@ -40,9 +43,18 @@ class FeedFetcher(Protocol):
 
 
 class IngestStore(Protocol):
-    async def known_keys(self, feed_url: str, keys: Sequence[str]) -> dict[str, str]: ...
+    async def known_keys_many(
+        self, keys_by_feed: Mapping[str, Sequence[str]]
+    ) -> dict[tuple[str, str], str]: ...
 
-    async def upsert_stories(self, stories: Sequence[Story]) -> list[Story]: ...
+    async def upsert_stories(
+        self,
+        stories: Sequence[Story],
+        *,
+        known: Mapping[tuple[str, str], str] | None = None,
+    ) -> list[Story]: ...
+
+    async def widening_keywords(self) -> list[str]: ...
 
     async def save_feeds(self, feeds: Sequence[Feed]) -> None: ...
 
@@ -66,6 +78,40 @@ class PollReport:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+class _Batches:
+    """The store calls of one poll, coalesced across the feeds polled concurrently."""
+
+    def __init__(self, store: IngestStore, widen: Sequence[str]) -> None:
+        self.widen = widen
+        self._store = store
+        self.known: Coalescer[tuple[str, list[str]], dict[str, str]] = Coalescer(self._known)
+        self.write: Coalescer[tuple[list[Story], dict[str, str]], list[Story]] = Coalescer(
+            self._write
+        )
+
+    async def _known(self, reqs: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
+        asked: dict[str, list[str]] = {}
+        for url, keys in reqs:
+            asked.setdefault(url, []).extend(keys)
+        found = await self._store.known_keys_many(asked)
+        return [{k: found[(url, k)] for k in keys if (url, k) in found} for url, keys in reqs]
+
+    async def _write(self, reqs: list[tuple[list[Story], dict[str, str]]]) -> list[list[Story]]:
+        stories = [s for batch, _ in reqs for s in batch]
+        known = {
+            (s.feed_url, s.key): h
+            for batch, hashes in reqs
+            for s in batch
+            if (h := hashes.get(s.key)) is not None
+        }
+        new = await self._store.upsert_stories(stories, known=known)
+        by_ident = {(s.feed_url, s.key): s for s in new}
+        return [
+            [by_ident[ident] for s in batch if (ident := (s.feed_url, s.key)) in by_ident]
+            for batch, _ in reqs
+        ]
+
+
 def _source_name(feed: Feed, parsed_title: str | None) -> str:
     return feed.title or parsed_title or urlsplit(feed.url).hostname or feed.url
 
@@ -78,8 +124,11 @@ async def poll_feed(
     now: datetime,
     scorer: TopicScorer | None,
     report: PollReport,
+    batches: _Batches | None = None,
 ) -> None:
     """Poll one feed and update ``feed``'s state in place (the caller saves it)."""
+    if batches is None:
+        batches = _Batches(store, await store.widening_keywords())
     feed.last_checked_at = now
     try:
         result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
@@ -95,7 +144,7 @@ async def poll_feed(
         if body_hash == feed.body_hash and feed.baseline_done:
             report.unchanged_body += 1
         else:
-            await _ingest_body(feed, result, store=store, now=now, scorer=scorer, report=report)
+            await _ingest_body(feed, result, batches=batches, now=now, scorer=scorer, report=report)
             feed.body_hash = body_hash
         # Validators are kept only once the body was ingested (after_success copies them): a
         # body that failed to parse must be fetched in full again, not answered with a 304.
@@ -112,7 +161,7 @@ async def _ingest_body(
     feed: Feed,
     result: FetchResult,
     *,
-    store: IngestStore,
+    batches: _Batches,
     now: datetime,
     scorer: TopicScorer | None,
     report: PollReport,
@@ -132,7 +181,7 @@ async def _ingest_body(
     if not groups:
         feed.baseline_done = True
         return
-    known = await store.known_keys(feed.url, list(groups))
+    known = await batches.known.submit((feed.url, list(groups)))
     changed: list[Story] = []
     for key, group in groups.items():
         stored_hash = known.get(key)
@@ -153,14 +202,16 @@ async def _ingest_body(
                 changed.append(story)
                 break
     for story in changed:
-        result_ = analyze(story.title, story.text, lang=story.lang, scorer=scorer)
+        result_ = analyze(
+            story.title, story.text, lang=story.lang, scorer=scorer, widen=batches.widen
+        )
         story.relevance = result_.topic.score
         story.matched = result_.topic.matched
         story.bullets = result_.summary.bullets
     if not changed:
         feed.baseline_done = True
         return
-    new = await store.upsert_stories(changed)
+    new = await batches.write.submit((changed, known))
     metrics.STORIES_STORED.inc(len(new))
     report.updated_stories += len(changed) - len(new)
     if feed.baseline_done:
@@ -185,12 +236,20 @@ async def poll_feeds(
     now = now or datetime.now(UTC)
     report = PollReport(feeds=len(feeds))
     gate = asyncio.Semaphore(concurrency)
+    # Read once per poll, not per story: which +keywords widen some chat's digest.
+    batches = _Batches(store, await store.widening_keywords())
 
     async def one(feed: Feed) -> None:
         async with gate:
             try:
                 await poll_feed(
-                    feed, store=store, fetcher=fetcher, now=now, scorer=scorer, report=report
+                    feed,
+                    store=store,
+                    fetcher=fetcher,
+                    now=now,
+                    scorer=scorer,
+                    report=report,
+                    batches=batches,
                 )
             except Exception as e:  # a bug on one feed must not sink the poll
                 log.exception("unexpected error polling %s", feed.url)

@@ -10,7 +10,7 @@ out); tests and other backends may provide their own object with these methods.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -35,6 +35,11 @@ class Store(Protocol):
         A new feed without ``next_check_at`` is due immediately.
         Raises ValueError for a naive datetime.
         """
+        ...
+
+    async def add_feeds(self, feeds: Sequence[Feed]) -> None:
+        """``add_feed`` for many feeds in one transaction (OPML import, the feeds file); for a
+        url given twice the last wins. Raises ValueError for a naive datetime."""
         ...
 
     async def remove_feed(self, url: str) -> bool:
@@ -114,15 +119,38 @@ class Store(Protocol):
         """Map each already-stored key of ``feed_url`` among ``keys`` to its content hash."""
         ...
 
-    async def upsert_stories(self, stories: Sequence[Story]) -> list[Story]:
+    async def known_keys_many(
+        self, keys_by_feed: Mapping[str, Sequence[str]]
+    ) -> dict[tuple[str, str], str]:
+        """``known_keys`` for many feeds in one query: each stored (feed_url, key) among
+        ``keys_by_feed`` mapped to its content hash."""
+        ...
+
+    async def upsert_stories(
+        self,
+        stories: Sequence[Story],
+        *,
+        known: Mapping[tuple[str, str], str] | None = None,
+    ) -> list[Story]:
         """Store stories, deduplicated on (feed_url, key); return only the newly inserted ones,
-        as copies with ``id`` and ``fetched_at`` set, in input order.
+        as copies with ``id`` and ``fetched_at`` set, in input order. ``known``: the answer of
+        ``known_keys_many`` for these keys, read just before; the keys are then not read
+        again (a story stored by another process meanwhile is left as that process stored it).
 
         An already-stored story with a different ``content_hash`` (an edit) has its title, text,
         content_hash, relevance, matched and bullets updated but is not returned; its identity,
         dates and place in digests do not change. Within one call the last duplicate wins.
         Raises ValueError for a naive datetime.
         """
+        ...
+
+    async def save_bullets(self, bullets: Mapping[int, Sequence[str]]) -> None:
+        """Keep quick facts made on demand (by story id) for stories stored without them; a
+        story that has bullets meanwhile keeps its own."""
+        ...
+
+    async def widening_keywords(self) -> list[str]:
+        """The distinct bare terms of every active subscription's ``+keywords``."""
         ...
 
     async def get_story(self, id: int) -> Story | None:

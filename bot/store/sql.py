@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -380,18 +381,9 @@ class SQLStore:
 
     # ------------------------------------------------------------------ feeds
 
-    async def add_feed(self, feed: Feed) -> Feed:
-        values: dict[str, Any] = {
-            "url": feed.url,
-            "lang": feed.lang,
-            "interval_s": feed.interval_s,
-            "is_default": feed.is_default,
-        }
-        values |= _feed_state(feed)
-        if values["next_check_at"] is None:
-            values["next_check_at"] = _now()
-        ins = self._insert(feeds).values(values)
-        stmt = ins.on_conflict_do_update(
+    def _add_feed_stmt(self) -> Any:
+        ins = self._insert(feeds)
+        return ins.on_conflict_do_update(
             index_elements=[feeds.c.url],
             set_={
                 "interval_s": ins.excluded.interval_s,
@@ -401,10 +393,37 @@ class SQLStore:
                 # a chat's feed makes it a default.
                 "is_default": or_(feeds.c.is_default, ins.excluded.is_default),
             },
-        ).returning(*feeds.c)
+        )
+
+    @staticmethod
+    def _new_feed_row(feed: Feed, now: datetime) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "url": feed.url,
+            "lang": feed.lang,
+            "interval_s": feed.interval_s,
+            "is_default": feed.is_default,
+        }
+        values |= _feed_state(feed)
+        if values["next_check_at"] is None:
+            values["next_check_at"] = now
+        return values
+
+    async def add_feed(self, feed: Feed) -> Feed:
+        stmt = self._add_feed_stmt().values(self._new_feed_row(feed, _now())).returning(*feeds.c)
         async with self._write() as conn:
             row = (await conn.execute(stmt)).one()
         return _feed(row)
+
+    async def add_feeds(self, feeds_: Sequence[Feed]) -> None:
+        """``add_feed`` for many feeds in one transaction and one batch (OPML import of
+        thousands of feeds); for a url given twice the last wins."""
+        now = _now()
+        rows = {f.url: self._new_feed_row(f, now) for f in feeds_}
+        if not rows:
+            return
+        async with self._write() as conn:
+            for chunk in _chunks(list(rows.values())):
+                await conn.execute(self._add_feed_stmt(), list(chunk))
 
     async def remove_feed(self, url: str) -> bool:
         async with self._write() as conn:
@@ -601,6 +620,39 @@ class SQLStore:
         async with self._read() as conn:
             return await self._known(conn, feed_url, unique)
 
+    async def known_keys_many(
+        self, keys_by_feed: Mapping[str, Sequence[str]]
+    ) -> dict[tuple[str, str], str]:
+        """Map each already-stored (feed_url, key) among ``keys_by_feed`` to its content hash:
+        ``known_keys`` for many feeds in one query (a poll asks for a batch of feeds at once).
+        """
+        pairs = list(dict.fromkeys((url, k) for url, keys in keys_by_feed.items() for k in keys))
+        if not pairs:
+            return {}
+        async with self._read() as conn:
+            return await self._known_pairs(conn, pairs)
+
+    async def _known_pairs(
+        self, conn: AsyncConnection, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        found: dict[tuple[str, str], str] = {}
+        if self._pg:
+            # Two array parameters unnested side by side: one statement shape whatever the
+            # batch size, so asyncpg's prepared-statement cache hits, and no chunking.
+            pg_stmt = text(
+                "SELECT s.feed_url, s.key, s.content_hash FROM stories AS s"
+                " JOIN unnest(CAST(:feeds AS text[]), CAST(:keys AS text[])) AS w(feed_url, key)"
+                " ON s.feed_url = w.feed_url AND s.key = w.key"
+            )
+            params = {"feeds": [f for f, _ in pairs], "keys": [k for _, k in pairs]}
+            found.update(((f, k), h) for f, k, h in await conn.execute(pg_stmt, params))
+            return found
+        cols = select(stories.c.feed_url, stories.c.key, stories.c.content_hash)
+        for chunk in _chunks(pairs, _CHUNK // 2):
+            stmt = cols.where(tuple_(stories.c.feed_url, stories.c.key).in_(list(chunk)))
+            found.update(((f, k), h) for f, k, h in await conn.execute(stmt))
+        return found
+
     async def _known(
         self, conn: AsyncConnection, feed_url: str, keys: Sequence[str]
     ) -> dict[str, str]:
@@ -639,7 +691,16 @@ class SQLStore:
             "search_text": fold(story.text) if self._pg else None,
         }
 
-    async def upsert_stories(self, stories_: Sequence[Story]) -> list[Story]:
+    async def upsert_stories(
+        self,
+        stories_: Sequence[Story],
+        *,
+        known: Mapping[tuple[str, str], str] | None = None,
+    ) -> list[Story]:
+        """See Store.upsert_stories. ``known``: what ``known_keys_many`` answered for these
+        stories' keys just before (ingest asks it anyway, to skip unchanged entries); then
+        the keys are not read again here. A story another process stored meanwhile is left
+        to it: the insert does nothing on a conflict either way."""
         if not stories_:
             return []
         now = _now()
@@ -647,15 +708,12 @@ class SQLStore:
         for s in stories_:
             latest.pop((s.feed_url, s.key), None)  # last duplicate wins, at its position
             latest[(s.feed_url, s.key)] = s
-        by_feed: dict[str, list[str]] = {}
-        for feed_url, key in latest:
-            by_feed.setdefault(feed_url, []).append(key)
 
         async with self._write() as conn:
-            existing: dict[tuple[str, str], str] = {}
-            for feed_url, keys in by_feed.items():
-                known = await self._known(conn, feed_url, keys)
-                existing.update(((feed_url, k), h) for k, h in known.items())
+            if known is not None:
+                existing = {ident: known[ident] for ident in latest if ident in known}
+            else:
+                existing = await self._known_pairs(conn, list(latest))
             fresh = [s for ident, s in latest.items() if ident not in existing]
             edited = [
                 s
@@ -1063,6 +1121,36 @@ class SQLStore:
         return [_delivery(r) for r in rows]
 
     # ------------------------------------------------------------------ meta
+
+    async def widening_keywords(self) -> list[str]:
+        """The distinct bare terms of every active subscription's ``+keywords``: a story that
+        mentions one may reach that chat although it is off the topic (ingest summarizes it)."""
+        from bot.topic import parse_keywords
+
+        stmt = select(subscriptions.c.keywords).where(subscriptions.c.paused.is_(False))
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).scalars().all()
+        terms: dict[str, None] = {}
+        for keywords in rows:
+            terms.update(dict.fromkeys(parse_keywords(keywords or ())[0]))
+        return list(terms)
+
+    async def save_bullets(self, bullets: Mapping[int, Sequence[str]]) -> None:
+        """Cache quick facts computed on demand for stories stored without them (ingest
+        summarizes only stories that can reach a chat), keyed by story id, in one batch.
+        A story that has bullets meanwhile keeps its own."""
+        if not bullets:
+            return
+        length = func.jsonb_array_length if self._pg else func.json_array_length
+        stmt = (
+            update(stories)
+            .where(stories.c.id == bindparam("b_id"), length(stories.c.bullets) == 0)
+            .values(bullets=bindparam("b_bullets"))
+        )
+        params = [{"b_id": id_, "b_bullets": list(b)} for id_, b in bullets.items() if b]
+        if params:
+            async with self._write() as conn:
+                await conn.execute(stmt, params)
 
     async def get_meta(self, key: str) -> str | None:
         async with self._read() as conn:

@@ -1,0 +1,147 @@
+"""Where lexicon patterns can match a text, found in one multi-pattern pass.
+
+The topic lexicon holds a few hundred word-bounded regexes (bot/topic.py). Scanning each over
+every story cost ~1 ms a story, and a plain substring prefilter let most of them through: short
+needles such as "ai" or "art" sit inside "said" and "party"; and each regex scan visits every
+offset, as the patterns open with a lookbehind the regex engine cannot skip ahead of. Here one
+Aho-Corasick automaton (pyahocorasick, C) finds every occurrence of two tokens of every term in
+one pass over the casefolded text: its longest token (the filter: a story without it cannot
+match) and its first (the anchor: every match starts there). An occurrence counts only where
+the regex could match around it: the token is a whole token of its term, so the character
+before it is never a word character, and the one after it is a separator, a suffix ("s", "es",
+"nya"...), a word end for the final token, or anything at all after a trailing ``*``. The caller
+then runs each remaining regex anchored at those offsets only, so the results are exactly the
+regexes' own: this decides where to look, never what matches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ahocorasick
+
+__all__ = ["NeedleSpec", "TermScan", "needle_spec"]
+
+_TOKEN_SPLIT = re.compile(r"[\s\-]+")
+_WORD_CHAR = re.compile(r"\w")  # the regexes' own notion of a word character
+# Casefolded starts of the light suffix (topic.py ``_SUFFIX``) that begin with a word character;
+# the others ("'s", "’s", "-nya") begin with a non-word character and pass as a boundary.
+_SUFFIX_STARTS = ("s", "es", "nya", "lah", "pun")
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """A token of a term and what may follow it inside a match."""
+
+    text: str  # casefolded
+    inner: bool  # it is also a non-final token: a separator may follow
+    last: bool  # it is the final token: a suffix or a word end may follow
+    wildcard: bool  # the term ends in "*": anything may follow the final token
+
+    def may_be_followed_by(self, kinds: int) -> bool:
+        return (
+            (self.last and self.wildcard)
+            or (self.inner and bool(kinds & _SEP))
+            or (self.last and bool(kinds & (_SEP | _END | _SUFFIX)))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NeedleSpec:
+    """The two tokens of a term the scan looks for: ``needle``, the longest (the rarest: a
+    story without it as a whole token cannot match), and ``anchor``, the first (every match
+    starts where it does)."""
+
+    needle: _Token
+    anchor: _Token
+
+
+def needle_spec(term: str) -> NeedleSpec:
+    """The needle and anchor of a lexicon term (syntax in config/topics.toml)."""
+    wildcard = term.endswith("*")
+    tokens = [t.casefold() for t in _TOKEN_SPLIT.split(term.rstrip("*").strip()) if t]
+    if not tokens:
+        raise ValueError(f"empty lexicon term: {term!r}")
+
+    def token(text: str) -> _Token:
+        return _Token(text, text in tokens[:-1], tokens[-1] == text, wildcard)
+
+    return NeedleSpec(needle=token(max(tokens, key=len)), anchor=token(tokens[0]))
+
+
+# What follows an occurrence of a token.
+_SEP, _END, _SUFFIX, _WORD = 1, 2, 4, 8
+
+
+class TermScan:
+    """Built once from the specs of every pattern; ``candidates`` then tells, for one text,
+    where each pattern may match. Immutable after construction and safe to share between
+    threads (the automaton is only read)."""
+
+    def __init__(self, specs: Sequence[NeedleSpec]) -> None:
+        self._specs = tuple(specs)
+        keys: dict[str, int] = {}
+        for spec in self._specs:
+            for tok in (spec.needle, spec.anchor):
+                keys.setdefault(tok.text, len(keys))
+        # needle key -> (spec id, anchor key) of the specs it filters
+        self._by_needle: dict[int, list[tuple[int, int]]] = {}
+        for i, spec in enumerate(self._specs):
+            self._by_needle.setdefault(keys[spec.needle.text], []).append(
+                (i, keys[spec.anchor.text])
+            )
+        self._automaton = ahocorasick.Automaton()
+        for text, key in keys.items():
+            self._automaton.add_word(text, (len(text), key))
+        if keys:
+            self._automaton.make_automaton()
+        self._empty = not keys
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def candidates(self, doc: str, folded: str) -> dict[int, list[int]]:
+        """For each spec whose pattern may match ``doc``, the offsets where a match may start
+        (ascending; every match starts at one of them). ``folded`` is ``doc.casefold()`` and
+        must have the same length: the caller scans every pattern otherwise, since offsets no
+        longer line up."""
+        out: dict[int, list[int]] = {}
+        if self._empty:
+            return out
+        n = len(doc)
+        # key -> [(start, what follows)] of its word-bounded occurrences, in text order
+        found: dict[int, list[tuple[int, int]]] = {}
+        for end, (size, key) in self._automaton.iter(folded):
+            start = end - size + 1
+            if start > 0 and _WORD_CHAR.match(doc, start - 1):
+                continue
+            after = end + 1
+            if after >= n:
+                kind = _END
+            elif not _WORD_CHAR.match(doc, after):
+                kind = _SEP
+            elif folded.startswith(_SUFFIX_STARTS, after):
+                kind = _SUFFIX
+            else:
+                kind = _WORD
+            found.setdefault(key, []).append((start, kind))
+        for needle_key, needle_at in found.items():
+            for i, anchor_key in self._by_needle.get(needle_key, ()):
+                self._add(out, i, needle_at, found.get(anchor_key))
+        return out
+
+    def _add(
+        self,
+        out: dict[int, list[int]],
+        i: int,
+        needle_at: list[tuple[int, int]],
+        anchor_at: list[tuple[int, int]] | None,
+    ) -> None:
+        if anchor_at is not None:
+            spec = self._specs[i]
+            if any(spec.needle.may_be_followed_by(k) for _, k in needle_at):
+                starts = [p for p, k in anchor_at if spec.anchor.may_be_followed_by(k)]
+                if starts:
+                    out[i] = starts
