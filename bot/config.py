@@ -72,18 +72,17 @@ def _http_url(url: str) -> str:
     return url
 
 
-# "backend[+driver]://…", the shape SQLAlchemy's URLs take. Checked by hand rather than with
-# sqlalchemy.engine.make_url: importing SQLAlchemy would cost `warta health` (a container
-# probe every few seconds) and `warta analyze` their fast start; the store parses the rest of
-# the URL when it opens, and says what is wrong there.
-_DATABASE_URL = re.compile(r"^(?P<backend>[A-Za-z][A-Za-z0-9]*)(?:\+[A-Za-z0-9_]+)?://")
+# SQLAlchemy's URL form "backend[+driver]://...". Read here without SQLAlchemy: every command
+# loads settings, and `warta health` or `analyze` must not pay for importing it (the store checks
+# the rest of the URL when it opens).
+_DB_URL = re.compile(r"^(?P<backend>[A-Za-z][\w]*)(?:\+\w+)?://")
 
 
 def _database_url(url: str) -> str:
-    m = _DATABASE_URL.match(url)
+    m = _DB_URL.match(url)
     if m is None:
         raise ValueError("not a database URL")
-    if m["backend"].lower() not in ("sqlite", "postgresql", "postgres"):
+    if m["backend"] not in ("sqlite", "postgresql", "postgres"):
         raise ValueError("unsupported database")
     return url
 
@@ -443,15 +442,18 @@ def _table_line(text: str, name: str) -> int | None:
 
 def _relative_to(folder: Path, key: str, value: str) -> str:
     if key == "database_url":
-        from sqlalchemy.engine import make_url
-
-        url = make_url(value)
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        # sqlite[+driver]:///relative.db (three slashes) names a path; four slashes an absolute
+        # one. Split by hand for the same reason as _DB_URL.
+        m = _DB_URL.match(value)
+        if m is None or m["backend"] != "sqlite" or not value[m.end() :].startswith("/"):
             return value
-        if Path(url.database).is_absolute() or url.database.startswith("file:"):
+        database, sep, query = value[m.end() + 1 :].partition("?")
+        if database in ("", ":memory:") or database.startswith("file:"):
             return value
-        path = os.path.normpath(folder / url.database)
-        return url.set(database=path).render_as_string(hide_password=False)
+        if Path(database).is_absolute():
+            return value
+        path = os.path.normpath(folder / database)
+        return f"{value[: m.end()]}/{path}{sep}{query}"
     if Path(value).is_absolute():
         return value
     return os.path.normpath(folder / value)
