@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--once", action="store_true", help="one poll cycle, then exit")
     poll.add_argument("--all", action="store_true", help="poll every feed now, due or not")
 
+    deliver = sub.add_parser("deliver", help="compose the digests that are due and send them")
+    deliver.add_argument("--once", action="store_true", help="one pass, then exit")
+    deliver.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compose and print what would be queued (count, keys); queue and send nothing",
+    )
     digest = sub.add_parser("digest", help="print a digest of stored stories")
     digest.add_argument("--lang", type=_lang, default=None)
     digest.add_argument("--since", type=_since, default=timedelta(hours=24))
@@ -214,6 +221,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     async with await App.open(settings) as app:
         if args.command == "poll":
             return await _poll(app, once=args.once, everything=args.all)
+        if args.command == "deliver":
+            return await _deliver(app, once=args.once, dry_run=args.dry_run)
         if args.command == "digest":
             return await _digest(app, args)
         if args.command == "feeds":
@@ -258,6 +267,29 @@ async def _poll(app: Any, *, once: bool, everything: bool) -> int:
         import asyncio
 
         await asyncio.sleep(30)
+
+
+async def _deliver(app: Any, *, once: bool, dry_run: bool) -> int:
+    import asyncio
+
+    from bot.deliver_once import deliver_once, open_senders
+    from bot.runner import Composer, make_summarizer
+
+    summarizer = make_summarizer(app.settings)
+    closing = getattr(summarizer, "aclose", None)
+    if closing is not None:
+        app.defer_close(closing)
+    compose = Composer(app, summarizer)
+    adapters = {} if dry_run else await open_senders(app, summarizer)
+    try:
+        while True:
+            await deliver_once(app, compose, adapters, dry_run=dry_run)
+            if once or dry_run:
+                return 0
+            await asyncio.sleep(30)
+    finally:
+        for adapter in adapters.values():
+            await adapter.stop()
 
 
 async def _digest(app: Any, args: argparse.Namespace) -> int:

@@ -26,8 +26,9 @@ Clustering is agglomerative. Two clusters merge when their average pairwise simi
 the threshold (average link: A~B~C does not chain when A and C share nothing), or when one pair
 across them is strong and no pair across them is unrelated (max link with a complete-link floor):
 that lets a newcomer join a tight cluster it strongly matches even if it matches the other
-members only moderately. Deterministic: ties break by index. O(n^2) similarities, fine for a
-digest window of a few hundred stories.
+members only moderately. Deterministic: ties break by index. Only pairs sharing a term few
+stories of the batch carry are compared (a blocking index, :func:`candidate_pairs`), so a window
+of a few hundred stories costs far fewer than its n^2/2 similarities.
 
 Which story represents a cluster: :func:`pick_representative`.
 """
@@ -42,13 +43,16 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from bot.lang.stopwords import stopwords
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "ClusterItem",
+    "candidate_pairs",
     "cluster",
+    "cluster_all_pairs",
     "concept",
     "link_clusters",
     "pick_representative",
@@ -583,7 +587,10 @@ def _clean(text: str) -> str:
     return _DATELINE.sub("", text, count=1)
 
 
+@lru_cache(maxsize=4096)
 def _features(item: ClusterItem) -> _Features:
+    """Features of one story; cached because every compose of a due batch clusters mostly the
+    same stories (callers only read the result)."""
     lang = "id" if item.lang in ("id", "ms") else "en"
     title = item.title or ""
     text = _clean(item.text or "")
@@ -696,6 +703,42 @@ class _Corpus:
         for f in feats:
             self.df.update(f.terms.keys())
         self.vectors = [self._vector(f) for f in feats]
+        # Per vector (by identity): the squared norm, and the squared norm of its terms that
+        # cannot cross languages; with them a pair's cosine needs only its shared terms.
+        self._norms: dict[int, tuple[float, float]] = {
+            id(v): (
+                sum(w * w for w in v.values()),
+                sum(w * w for t, w in v.items() if not _neutral(t)),
+            )
+            for v in self.vectors
+        }
+
+    def cosine(self, va: dict[str, float], vb: dict[str, float], cross_lang: bool) -> float:
+        """:func:`_cosine` from the shared terms and the precomputed norms: a damped term
+        (not neutral, not shared) only shrinks a norm, by ``1 - _UNTRANSLATED**2`` of its
+        square, so the damped norms follow from the undamped ones and the shared terms."""
+        if not va or not vb:
+            return 0.0
+        small, large = (va, vb) if len(va) <= len(vb) else (vb, va)
+        dot = 0.0
+        nn_small = nn_large = 0.0  # squared weights of shared terms that are not neutral
+        for t, w in small.items():
+            other = large.get(t)
+            if other is None:
+                continue
+            dot += w * other
+            if cross_lang and not _neutral(t):
+                nn_small += w * w
+                nn_large += other * other
+        if dot == 0.0:
+            return 0.0
+        sq_small, nonneutral_small = self._norms[id(small)]
+        sq_large, nonneutral_large = self._norms[id(large)]
+        if cross_lang:
+            shrink = 1.0 - _UNTRANSLATED * _UNTRANSLATED
+            sq_small -= shrink * (nonneutral_small - nn_small)
+            sq_large -= shrink * (nonneutral_large - nn_large)
+        return dot / math.sqrt(sq_small * sq_large)
 
     def idf(self, key: str) -> float:
         value = math.log((self.n + 1) / (self.df[key] + 1)) + 1.0
@@ -740,8 +783,12 @@ def _pair_similarity(
     vb: dict[str, float],
     corpus: _Corpus,
     max_gap: timedelta,
+    *,
+    reference: bool = False,
 ) -> float:
-    sim = _cosine(va, vb, fa.lang != fb.lang)
+    cross_lang = fa.lang != fb.lang
+    # ``reference``: the plain cosine, which the fast one is tested against.
+    sim = _cosine(va, vb, cross_lang) if reference else corpus.cosine(va, vb, cross_lang)
     if sim == 0.0:
         return 0.0
     # Generic words alone never make one event.
@@ -807,7 +854,33 @@ def cluster(
 ) -> list[list[int]]:
     """Indices of ``items`` grouped by event. Every index appears exactly once; clusters are
     sorted by their smallest index, members ascending. Deterministic for a given input order.
-    The merge rule is :func:`link_clusters`'s."""
+    The merge rule is :func:`link_clusters`'s.
+
+    Only candidate pairs are compared (:func:`candidate_pairs`): pairs that share a term few
+    stories of the batch carry. Every other pair counts as unrelated (similarity 0), which is
+    what their similarity nearly is: terms most of the batch shares weigh little under IDF."""
+    feats = [_features(i) for i in items]
+    corpus = _Corpus(feats)
+    sims: dict[tuple[int, int], float] = {}
+    for i, j in candidate_pairs(feats, corpus):
+        s = _pair_similarity(
+            feats[i], feats[j], corpus.vectors[i], corpus.vectors[j], corpus, max_gap
+        )
+        if s > 0.0:
+            sims[i, j] = s
+    return _link_sparse(len(items), sims, threshold=threshold, strong=strong, floor=floor)
+
+
+def cluster_all_pairs(
+    items: Sequence[ClusterItem],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    max_gap: timedelta = timedelta(hours=72),
+    strong: float = STRONG_LINK,
+    floor: float = LINK_FLOOR,
+) -> list[list[int]]:
+    """:func:`cluster` comparing every pair with the plain cosine: the reference the blocked,
+    fast version is tested against (and a baseline for benches). Quadratic."""
     n = len(items)
     feats = [_features(i) for i in items]
     corpus = _Corpus(feats)
@@ -815,10 +888,40 @@ def cluster(
     for i in range(n):
         for j in range(i + 1, n):
             s = _pair_similarity(
-                feats[i], feats[j], corpus.vectors[i], corpus.vectors[j], corpus, max_gap
+                feats[i],
+                feats[j],
+                corpus.vectors[i],
+                corpus.vectors[j],
+                corpus,
+                max_gap,
+                reference=True,
             )
             sim[i][j] = sim[j][i] = s
     return link_clusters(sim, threshold=threshold, strong=strong, floor=floor)
+
+
+# A term carried by more than this share of the batch does not make two stories candidates by
+# itself (its IDF weight is low); names, numbers and term pairs of one event are far rarer.
+BLOCK_MAX_SHARE = 0.2
+BLOCK_MIN_DF = 3
+
+
+def candidate_pairs(feats: Sequence[_Features], corpus: _Corpus) -> list[tuple[int, int]]:
+    """Pairs (i < j) that share at least one blocking term, from an inverted index: a term is
+    a blocking term when at most ``max(BLOCK_MIN_DF, BLOCK_MAX_SHARE * n)`` stories carry it.
+    Sorted, so clustering stays deterministic."""
+    n = len(feats)
+    cap = max(BLOCK_MIN_DF, int(BLOCK_MAX_SHARE * n))
+    postings: dict[str, list[int]] = {}
+    for i, f in enumerate(feats):
+        for term in f.terms:
+            if corpus.df[term] <= cap:
+                postings.setdefault(term, []).append(i)
+    pairs: set[tuple[int, int]] = set()
+    for docs in postings.values():
+        if len(docs) > 1:
+            pairs.update(itertools.combinations(docs, 2))
+    return sorted(pairs)
 
 
 def link_clusters(
@@ -833,20 +936,35 @@ def link_clusters(
     worst reaches ``floor``; the most similar (by average) go first. Same output shape as
     :func:`cluster`."""
     n = len(sim)
+    sparse = {(i, j): sim[i][j] for i in range(n) for j in range(i + 1, n) if sim[i][j] != 0.0}
+    return _link_sparse(n, sparse, threshold=threshold, strong=strong, floor=floor)
+
+
+def _link_sparse(
+    n: int,
+    sims: dict[tuple[int, int], float],
+    *,
+    threshold: float,
+    strong: float,
+    floor: float,
+) -> list[list[int]]:
+    """:func:`link_clusters` over the non-zero pairs only (i < j). An absent pair is 0, so two
+    clusters without a stored link have total 0, high 0 and low 0: never mergeable for a
+    positive threshold, which is why they need no entry at all. When only one side of a merge
+    was linked to a third cluster, the merged link's low is 0 (the other side's pairs are 0)."""
     # Clusters are named by their smallest member; `links` holds cross statistics between live
     # clusters, `version` invalidates heap entries of a cluster that has grown since.
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     version = dict.fromkeys(range(n), 0)
     links: dict[int, dict[int, _Link]] = {i: {} for i in range(n)}
     heap: list[tuple[float, int, int, int, int]] = []
-    for i in range(n):
-        for j in range(i + 1, n):
-            s = sim[i][j]
-            link = _Link(s, s, s)
-            links[i][j] = links[j][i] = link
-            if _mergeable(link, 1, threshold, strong, floor):
-                heap.append((-s, i, j, 0, 0))
+    for (i, j), s in sims.items():
+        link = _Link(s, s, s)
+        links[i][j] = links[j][i] = link
+        if _mergeable(link, 1, threshold, strong, floor):
+            heap.append((-s, i, j, 0, 0))
     heapq.heapify(heap)
+    zero = _Link(0.0, 0.0, 0.0)
     while heap:
         _, a, b, va, vb = heapq.heappop(heap)
         if a not in members or b not in members or version[a] != va or version[b] != vb:
@@ -856,16 +974,18 @@ def link_clusters(
         members[keep].sort()
         version[keep] += 1
         gone_links = links.pop(gone)
-        del links[keep][gone]
-        for k, lg in gone_links.items():
+        keep_links = links[keep]
+        keep_links.pop(gone, None)
+        for k in set(keep_links) | set(gone_links):
             if k == keep:
                 continue
-            lk = links[keep][k]
+            lk = keep_links.get(k, zero)
+            lg = gone_links.get(k, zero)
             merged = _Link(lk.total + lg.total, max(lk.high, lg.high), min(lk.low, lg.low))
-            links[keep][k] = links[k][keep] = merged
-            del links[k][gone]
+            keep_links[k] = links[k][keep] = merged
+            links[k].pop(gone, None)
         size = len(members[keep])
-        for k, link in links[keep].items():
+        for k, link in keep_links.items():
             pairs = size * len(members[k])
             if _mergeable(link, pairs, threshold, strong, floor):
                 lo, hi = min(keep, k), max(keep, k)

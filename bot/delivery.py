@@ -3,8 +3,9 @@
 Composing and sending are separate so a crash never loses a digest and never posts one twice:
 
 * :func:`compose_due` writes one delivery per (subscription, window) with a unique key, in the
-  same transaction that advances the subscription's schedule (``Store.enqueue_delivery``), so two
-  workers or a retried tick cannot queue the same window twice.
+  same transaction that advances the subscription's schedule (``Store.enqueue_deliveries``), so
+  two workers or a retried tick cannot queue the same window twice. A digest is composed once
+  per distinct :class:`ComposeKey` and its payload shared by every chat with that key.
 * :class:`Sender` drains pending rows. It records each posted part's message id right after the
   platform confirmed it and marks the row sent only after the last part (MonitoRSS's
   flush-after-delivery), so a crash mid-digest resumes after the last confirmed part.
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 from bot import metrics
 from bot.adapters.base import ChatAdapter
 from bot.digest import (
+    BulletCache,
     ComposeFn,
     StoryReader,
     compose_digest,
@@ -78,7 +80,18 @@ class OutboxStore(Protocol):
 class ComposeStore(StoryReader, Protocol):
     """The part of the Store that composing due digests uses."""
 
-    async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]: ...
+    async def due_subscriptions(
+        self, now: datetime, *, limit: int = 100, offset: int = 0
+    ) -> list[Subscription]: ...
+    async def chat_source_sets(
+        self, channels: Collection[ChannelRef]
+    ) -> dict[ChannelRef, frozenset[str]]: ...
+    async def enqueue_deliveries(
+        self,
+        batch: Sequence[tuple[Delivery, Subscription]],
+        *,
+        advance_only: Sequence[Subscription] = (),
+    ) -> int: ...
     async def list_subscriptions(self) -> list[Subscription]: ...
     async def upsert_subscription(self, sub: Subscription) -> Subscription: ...
     async def pause_subscription(self, id: int, reason: str) -> bool: ...
@@ -291,15 +304,106 @@ class Sender:
 # --------------------------------------------------------------------------- composing
 
 
+@dataclass(frozen=True, slots=True)
+class ComposeKey:
+    """Everything a scheduled digest depends on. Subscriptions with equal keys get the same
+    digest, so it is composed once per key and its payload shared by all of their deliveries
+    (each still one outbox row per chat, for exactly-once sending). ``tz`` is in the key
+    because the title carries the local date; the composer's other-languages setting is one
+    per run, so it is fixed for every key of a run."""
+
+    feeds: frozenset[str] | None
+    lang: str
+    start: datetime
+    end: datetime
+    tz: str
+    keywords: tuple[str, ...]
+    max_stories: int
+
+
+@dataclass(slots=True)
+class DueReport:
+    """What one pass over the due subscriptions did (or, dry, would do)."""
+
+    due: int = 0
+    queued: int = 0
+    composes: int = 0
+    skipped_empty: int = 0
+    # key -> how many subscriptions got its digest (non-empty ones)
+    keys: dict[ComposeKey, int] = field(default_factory=dict)
+
+
+class WindowCache:
+    """A :class:`StoryReader` that remembers each window it read, for one run over the due
+    subscriptions (stories stored meanwhile wait for the next run, as they would anyway).
+    Composing never modifies the stories it reads."""
+
+    def __init__(self, store: StoryReader) -> None:
+        self._store = store
+        self._windows: dict[tuple[object, ...], list[Story]] = {}
+
+    async def stories_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        lang: str | None = None,
+        min_relevance: float | None = None,
+        limit: int = 200,
+        feeds: Collection[str] | None = None,
+    ) -> list[Story]:
+        key = (start, end, lang, min_relevance, limit, None if feeds is None else frozenset(feeds))
+        got = self._windows.get(key)
+        if got is None:
+            got = self._windows[key] = await self._store.stories_between(
+                start, end, lang=lang, min_relevance=min_relevance, limit=limit, feeds=feeds
+            )
+        return list(got)
+
+    async def save_bullets(self, bullets: Mapping[int, Sequence[str]]) -> None:
+        """Quick facts a compose made for stories stored without them: kept on the cached
+        stories, so later composes of this run reuse them, and saved when the store keeps
+        them (``BulletCache``)."""
+        if not bullets:
+            return
+        for window in self._windows.values():
+            for story in window:
+                if story.id is not None and story.id in bullets and not story.bullets:
+                    story.bullets = tuple(bullets[story.id])
+        if isinstance(self._store, BulletCache):
+            await self._store.save_bullets(bullets)
+
+
+# Subscriptions read, composed and enqueued per transaction: bounds memory and the length of a
+# write transaction, not how many are done per tick (every due one is).
+DUE_BATCH = 1000
+
+
 async def compose_due(
     store: ComposeStore,
     now: datetime,
     *,
     compose: ComposeFn | None = None,
-    limit: int = 100,
+    batch: int = DUE_BATCH,
     skip_empty: bool = True,
 ) -> int:
-    """Compose a digest for every due subscription and queue it. Returns how many were queued.
+    """Compose and queue a digest for every due subscription. Returns how many were queued.
+
+    See :func:`run_due`, which also reports how many distinct digests were composed."""
+    report = await run_due(store, now, compose=compose, batch=batch, skip_empty=skip_empty)
+    return report.queued
+
+
+async def run_due(
+    store: ComposeStore,
+    now: datetime,
+    *,
+    compose: ComposeFn | None = None,
+    batch: int = DUE_BATCH,
+    skip_empty: bool = True,
+    dry_run: bool = False,
+) -> DueReport:
+    """Compose a digest for every due subscription and queue it, in batches of ``batch``.
 
     The window is (last window end, this run's scheduled time]; a new subscription looks back
     one schedule period (24 h for daily). The scheduled time (``next_run_at``), not the clock,
@@ -307,45 +411,92 @@ async def compose_due(
     the same key and the store keeps one. The next run is computed from ``now``: after downtime
     one digest covers the gap instead of one per missed run.
 
+    One compose per distinct :class:`ComposeKey` in the run; each delivery row carries the
+    shared payload. A batch's rows and schedule advances are written in one transaction.
+
     Scheduled runs with no stories queue nothing (``skip_empty``): a chat is not pinged with
     "nothing new"; the schedule still advances. /digest (asked for) shows an empty digest.
+    ``dry_run`` composes but neither queues nor advances anything.
     """
     composer: ComposeFn = compose or compose_digest
-    queued = 0
-    for sub in await store.due_subscriptions(now, limit=limit):
-        assert sub.id is not None
-        try:
-            schedule = parse_schedule(sub.schedule, sub.tz)
-        except CommandError as e:
-            log.warning("subscription %s has an unreadable schedule %r", sub.id, sub.schedule)
-            await store.pause_subscription(sub.id, f"invalid schedule {sub.schedule!r}: {e}")
+    report = DueReport()
+    payloads: dict[ComposeKey, str | None] = {}  # None: the digest was empty
+    schedules: dict[tuple[str, str], tuple[timedelta, datetime | None]] = {}
+    # Keys that differ only in language, time zone, length or keywords read the same window.
+    reader = WindowCache(store)
+    seen: set[int] = set()
+    while True:
+        # Done subscriptions are advanced (no longer due); a dry run pages past them instead.
+        subs = await store.due_subscriptions(now, limit=batch, offset=len(seen) if dry_run else 0)
+        subs = [s for s in subs if s.id is not None and s.id not in seen]
+        if not subs:
+            return report
+        seen.update(s.id for s in subs if s.id is not None)
+        report.due += len(subs)
+        sources = await store.chat_source_sets([s.channel for s in subs])
+        rows: list[tuple[Delivery, Subscription]] = []
+        advances: list[Subscription] = []
+        for sub in subs:
+            assert sub.id is not None
+            timing = schedules.get((sub.schedule, sub.tz))
+            if timing is None:
+                try:
+                    schedule = parse_schedule(sub.schedule, sub.tz)
+                except CommandError as e:
+                    log.warning(
+                        "subscription %s has an unreadable schedule %r", sub.id, sub.schedule
+                    )
+                    if not dry_run:
+                        reason = f"invalid schedule {sub.schedule!r}: {e}"
+                        await store.pause_subscription(sub.id, reason)
+                    continue
+                # Thousands of subscriptions share a few schedules: one trigger computation each.
+                timing = (schedule.lookback, schedule.next_after(now))
+                schedules[sub.schedule, sub.tz] = timing
+            lookback, next_run = timing
+            window_end = sub.next_run_at if sub.next_run_at and sub.next_run_at <= now else now
+            window_start = sub.last_window_end or window_end - lookback
+            advanced = replace(sub, next_run_at=next_run, last_window_end=window_end)
+            key = ComposeKey(
+                feeds=sources.get(sub.channel, frozenset()),
+                lang=norm_lang(sub.lang),
+                start=window_start,
+                end=window_end,
+                tz=sub.tz,
+                keywords=tuple(sub.keywords),
+                max_stories=sub.max_stories,
+            )
+            if key not in payloads:
+                digest = await composer(
+                    reader,
+                    lang=key.lang,
+                    start=key.start,
+                    end=key.end,
+                    tz=key.tz,
+                    keywords=key.keywords,
+                    max_stories=key.max_stories,
+                    feeds=key.feeds,
+                )
+                report.composes += 1
+                empty = skip_empty and not digest.entries
+                payloads[key] = None if empty else digest_to_json(digest)
+            payload = payloads[key]
+            if payload is None:
+                report.skipped_empty += 1
+                advances.append(advanced)
+                continue
+            report.keys[key] = report.keys.get(key, 0) + 1
+            delivery = Delivery(
+                subscription_id=sub.id,
+                channel=sub.channel,
+                key=f"{sub.id}:{window_end.isoformat()}",
+                payload=payload,
+            )
+            rows.append((delivery, advanced))
+        if dry_run:
+            report.queued += len(rows)
             continue
-        window_end = sub.next_run_at if sub.next_run_at and sub.next_run_at <= now else now
-        window_start = sub.last_window_end or window_end - schedule.lookback
-        advanced = replace(sub, next_run_at=schedule.next_after(now), last_window_end=window_end)
-        lang = norm_lang(sub.lang)
-        digest = await composer(
-            store,
-            lang=lang,
-            start=window_start,
-            end=window_end,
-            tz=sub.tz,
-            keywords=sub.keywords,
-            max_stories=sub.max_stories,
-            feeds=await store.chat_source_urls(sub.channel),
-        )
-        if skip_empty and not digest.entries:
-            await store.upsert_subscription(advanced)
-            continue
-        delivery = Delivery(
-            subscription_id=sub.id,
-            channel=sub.channel,
-            key=f"{sub.id}:{window_end.isoformat()}",
-            payload=digest_to_json(digest),
-        )
-        if await store.enqueue_delivery(delivery, advance=advanced) is not None:
-            queued += 1
-    return queued
+        report.queued += await store.enqueue_deliveries(rows, advance_only=advances)
 
 
 def _matches_keywords(story: Story, keywords: Sequence[str]) -> bool:

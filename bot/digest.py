@@ -1,9 +1,9 @@
 """Composing a platform-neutral Digest: rank relevant stories, fold same-event reports together.
 
-The composer reads stored stories (their relevance and bullets were computed once at ingest),
-re-scores only when a subscription's keywords change what counts as relevant, clusters reports
-of the same event from different outlets into one entry ("also reported by ..."), and adds the
-localized chrome. It knows nothing about chat platforms.
+The composer reads stored stories (their relevance, matched terms and bullets were computed once
+at ingest), matches only a subscription's keywords against them (never re-running the lexicon),
+clusters reports of the same event from different outlets into one entry ("also reported by
+..."), and adds the localized chrome. It knows nothing about chat platforms.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import asyncio
 import json
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,7 @@ from bot.summarize.extractive import summarize_text
 from bot.topic import TopicScorer
 
 # How many candidate stories a window may hold before we stop reading: a digest shows at most a
-# few dozen entries, and clustering is quadratic.
+# few dozen entries.
 MAX_CANDIDATES = 400
 
 
@@ -99,6 +100,14 @@ def _pick_representative(members: Sequence[Story], lang: str) -> Story:
     )[0]
 
 
+@lru_cache(maxsize=32)
+def _cluster_cached(items: tuple[ClusterItem, ...]) -> tuple[tuple[int, ...], ...]:
+    """Clusters of one candidate set. Grouping does not depend on the digest's language, time
+    zone or length, so the composes of a due batch that keep the same stories (an Indonesian
+    and an English digest of one source set, a keyword that filters nothing out) share it."""
+    return tuple(tuple(group) for group in cluster(items))
+
+
 def build_digest(
     stories: Sequence[Story],
     *,
@@ -122,16 +131,29 @@ def build_digest(
     scorer = scorer or default_scorer()
     topics: dict[int, TopicResult] = {}
     kept: list[Story] = []
-    for i, story in enumerate(stories):
-        topic = scorer.score(story.title, story.text, story.lang, keywords=tuple(keywords))
+    for story in stories:
+        # Scored once at ingest: only the subscription's keywords are matched here. A story
+        # that was never scored (relevance None: not analyzed yet) is scored now.
+        if story.relevance is None:
+            topic = scorer.score(story.title, story.text, story.lang, keywords=tuple(keywords))
+        else:
+            topic = scorer.judge_stored(
+                title=story.title,
+                text=story.text,
+                lang=story.lang,
+                relevance=story.relevance,
+                matched=story.matched,
+                keywords=tuple(keywords),
+            )
         if topic.relevant:
-            story.relevance = topic.score
-            topics[i] = topic
-            kept.append(story)
-    index = {id(s): i for i, s in enumerate(stories)}
+            # A copy: the caller's stories (shared by every compose of a due batch) keep the
+            # score stored at ingest; this digest ranks by its keyword-adjusted one.
+            copy = replace(story, relevance=topic.score)
+            topics[id(copy)] = topic
+            kept.append(copy)
 
-    groups = cluster(
-        [
+    groups = _cluster_cached(
+        tuple(
             ClusterItem(
                 title=s.title,
                 text=s.text[:1500],
@@ -140,7 +162,7 @@ def build_digest(
                 published=s.published,
             )
             for s in kept
-        ]
+        )
     )
     ranked = sorted(
         ([kept[i] for i in group] for group in groups),
@@ -168,7 +190,7 @@ def build_digest(
             DigestEntry(
                 story=rep,
                 summary=summary,
-                topic=topics[index[id(rep)]],
+                topic=topics[id(rep)],
                 also=also,
                 other_lang=rep.lang != lang,
             )

@@ -484,6 +484,33 @@ class TopicScorer:
             matched += kw_matched
         return TopicResult(score=round(score, 4), relevant=relevant, matched=tuple(matched))
 
+    def judge_stored(
+        self,
+        *,
+        title: str,
+        text: str,
+        lang: str,
+        relevance: float | None,
+        matched: Sequence[str],
+        keywords: Sequence[str] = (),
+    ) -> TopicResult:
+        """The judgement :meth:`score` gives, from what ingest stored (score and matched terms)
+        instead of re-running the lexicon: composing a digest reads hundreds of stories per
+        subscription key and the lexicon pass is the costly part. Only the subscription's
+        keywords are matched, against the story's text, as :meth:`score` would."""
+        score = relevance or 0.0
+        threshold = self.threshold_for(lang)
+        relevant = score >= threshold
+        out = tuple(matched)
+        if keywords:
+            doc = f"{title or ''}\n\n{text or ''}"
+            has_signal = any(m.startswith(("ai:", "art:")) for m in matched)
+            relevant, score, kw_matched = self._apply_keywords(
+                keywords, doc, relevant, score, threshold, has_signal=has_signal
+            )
+            out += tuple(kw_matched)
+        return TopicResult(score=round(score, 4), relevant=relevant, matched=out)
+
     def _apply_keywords(
         self,
         keywords: Sequence[str],

@@ -318,3 +318,133 @@ def test_link_rule_average_strong_pair_and_floor() -> None:
     sim[0][2] = sim[2][0] = 0.25
     assert link_clusters(sim, threshold=0.45, strong=2.0, floor=0.2) == [[0, 1], [2]]
     assert link_clusters([]) == []
+
+
+# --------------------------------------------------------------------------- blocking index
+
+
+@pytest.mark.parametrize(("n", "seed"), [(12, 0), (60, 1), (120, 2), (208, 3), (208, 4)])
+def test_blocked_clustering_equals_all_pairs_on_generated_sets(n: int, seed: int) -> None:
+    """The blocking index skips pairs that share only common terms; on generated windows
+    (re-told copies of the labeled items next to other events of the same topic) it groups
+    exactly as comparing every pair does, while comparing fewer pairs."""
+    from bench.fanout_corpus import generated_stories
+    from bot.cluster import _Corpus, _features, candidate_pairs, cluster_all_pairs
+
+    stories = generated_stories(n, seed=seed, end=datetime(2026, 12, 1, tzinfo=UTC))
+    items = [ClusterItem(s.title, s.text, s.lang, s.source, s.published) for s in stories]
+    expected = cluster_all_pairs(items)
+    assert cluster(items) == expected
+    assert any(len(group) > 1 for group in expected)
+    feats = [_features(i) for i in items]
+    if n >= 60:
+        assert len(candidate_pairs(feats, _Corpus(feats))) < n * (n - 1) // 2
+
+
+def test_blocked_clustering_equals_all_pairs_on_labeled_and_demo_items() -> None:
+    records = read_jsonl(cluster_items_path())
+    items = [
+        ClusterItem(
+            r["title"],
+            r["text"],
+            r["lang"],
+            r["source"],
+            datetime.fromisoformat(r["published"].replace("Z", "+00:00")),
+        )
+        for r in records
+    ]
+    from bot.cluster import cluster_all_pairs
+
+    assert cluster(items) == cluster_all_pairs(items)
+    demo = _demo_items()
+    assert cluster(demo) == cluster_all_pairs(demo)
+
+
+def test_sparse_linking_equals_dense_on_random_matrices() -> None:
+    """link_clusters over a matrix with many zeros: the sparse agglomeration treats an absent
+    pair as 0, so the outcome must match a dense reading of the same matrix."""
+    import random
+
+    from bot.cluster import _link_sparse
+
+    rng = random.Random(7)
+    for _ in range(50):
+        n = rng.randint(2, 14)
+        sim = [[1.0] * n for _ in range(n)]
+        for i in range(n):
+            for j in range(i + 1, n):
+                s = rng.choice([0.0, 0.0, rng.random()])
+                sim[i][j] = sim[j][i] = s
+        sparse = {(i, j): sim[i][j] for i in range(n) for j in range(i + 1, n) if sim[i][j]}
+        dense = _dense_link(sim)
+        assert link_clusters(sim) == dense
+        assert _link_sparse(n, sparse, threshold=DEFAULT_THRESHOLD, strong=0.5, floor=0.2) == dense
+
+
+def _dense_link(sim: list[list[float]]) -> list[list[int]]:
+    """The pre-blocking agglomeration, kept verbatim as the reference (every pair a link)."""
+    import heapq
+
+    from bot.cluster import LINK_FLOOR, STRONG_LINK, _Link, _mergeable
+
+    threshold, strong, floor = DEFAULT_THRESHOLD, STRONG_LINK, LINK_FLOOR
+    n = len(sim)
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    version = dict.fromkeys(range(n), 0)
+    links: dict[int, dict[int, _Link]] = {i: {} for i in range(n)}
+    heap: list[tuple[float, int, int, int, int]] = []
+    for i in range(n):
+        for j in range(i + 1, n):
+            s = sim[i][j]
+            link = _Link(s, s, s)
+            links[i][j] = links[j][i] = link
+            if _mergeable(link, 1, threshold, strong, floor):
+                heap.append((-s, i, j, 0, 0))
+    heapq.heapify(heap)
+    while heap:
+        _, a, b, va, vb = heapq.heappop(heap)
+        if a not in members or b not in members or version[a] != va or version[b] != vb:
+            continue
+        keep, gone = (a, b) if a < b else (b, a)
+        members[keep].extend(members.pop(gone))
+        members[keep].sort()
+        version[keep] += 1
+        gone_links = links.pop(gone)
+        del links[keep][gone]
+        for k, lg in gone_links.items():
+            if k == keep:
+                continue
+            lk = links[keep][k]
+            merged = _Link(lk.total + lg.total, max(lk.high, lg.high), min(lk.low, lg.low))
+            links[keep][k] = links[k][keep] = merged
+            del links[k][gone]
+        size = len(members[keep])
+        for k, link in links[keep].items():
+            pairs = size * len(members[k])
+            if _mergeable(link, pairs, threshold, strong, floor):
+                lo, hi = min(keep, k), max(keep, k)
+                heapq.heappush(heap, (-link.total / pairs, lo, hi, version[lo], version[hi]))
+    return sorted(members.values(), key=lambda m: m[0])
+
+
+def test_fast_cosine_equals_the_plain_one_on_every_pair() -> None:
+    """The corpus cosine (precomputed norms, shared terms only) is the plain cosine, to
+    rounding, for same-language and cross-language pairs."""
+    from bench.fanout_corpus import generated_stories
+    from bot.cluster import _Corpus, _cosine, _features
+
+    stories = generated_stories(80, seed=5, end=datetime(2026, 12, 1, tzinfo=UTC))
+    feats = [
+        _features(ClusterItem(s.title, s.text, s.lang, s.source, s.published)) for s in stories
+    ]
+    corpus = _Corpus(feats)
+    cross = 0
+    for i in range(len(feats)):
+        for j in range(i + 1, len(feats)):
+            lang_differs = feats[i].lang != feats[j].lang
+            cross += lang_differs
+            va, vb = corpus.vectors[i], corpus.vectors[j]
+            assert corpus.cosine(va, vb, lang_differs) == pytest.approx(
+                _cosine(va, vb, lang_differs), rel=1e-12, abs=1e-15
+            )
+    assert cross > 0

@@ -461,6 +461,16 @@ class TelegramAdapter:
             raise
         log.info("telegram: polling as @%s", self.username)
 
+    async def start_sending(self) -> None:
+        """Connect (getMe) for sending only: no command menus, no getUpdates, so a one-shot
+        `warta deliver --once` beside a running `warta run` does not take its updates."""
+        if self._app is not None:
+            return
+        app = self._build()
+        with start_errors():
+            await app.initialize()
+        self._app = app
+
     def _add_handlers(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         update_kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
         app.add_handler(TypeHandler(Update, self._drop_seen), group=-1)

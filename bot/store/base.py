@@ -227,8 +227,18 @@ class Store(Protocol):
         """All subscriptions, by id."""
         ...
 
-    async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]:
-        """Unpaused, non-instant subscriptions with ``next_run_at <= now``, earliest first."""
+    async def due_subscriptions(
+        self, now: datetime, *, limit: int = 100, offset: int = 0
+    ) -> list[Subscription]:
+        """Unpaused, non-instant subscriptions with ``next_run_at <= now``, earliest first
+        (``offset`` skips that many: a dry run pages through what it does not advance)."""
+        ...
+
+    async def chat_source_sets(
+        self, channels: Collection[ChannelRef]
+    ) -> dict[ChannelRef, frozenset[str]]:
+        """:meth:`chat_source_urls` for many chats in a few queries (a due batch of
+        thousands of subscriptions)."""
         ...
 
     async def pause_subscription(self, id: int, reason: str) -> bool:
@@ -260,6 +270,18 @@ class Store(Protocol):
         same ``key`` already exists (nothing new is queued; the advance is still saved so an
         already-enqueued window does not keep the subscription due forever).
         """
+        ...
+
+    async def enqueue_deliveries(
+        self,
+        batch: Sequence[tuple[Delivery, Subscription]],
+        *,
+        advance_only: Sequence[Subscription] = (),
+    ) -> int:
+        """:meth:`enqueue_delivery` with ``advance`` for many rows in one transaction (a
+        composed due batch); ``advance_only`` are subscriptions whose run queued nothing (an
+        empty digest) but whose schedule advances in the same transaction. Returns how many
+        rows were new."""
         ...
 
     async def claim_deliveries(

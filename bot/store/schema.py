@@ -197,3 +197,13 @@ meta = Table(
     Column("key", String(200), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# A scheduled digest composed once for many chats: its payload is stored here once, and each
+# chat's delivery row holds a reference (``@digest:<sha256>``) instead of a copy.
+digest_payloads = Table(
+    "digest_payloads",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

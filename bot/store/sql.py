@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import re
 import sqlite3
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -63,7 +65,15 @@ from bot.models import (
     Story,
     Subscription,
 )
-from bot.store.schema import chat_sources, deliveries, feeds, meta, stories, subscriptions
+from bot.store.schema import (
+    chat_sources,
+    deliveries,
+    digest_payloads,
+    feeds,
+    meta,
+    stories,
+    subscriptions,
+)
 
 __all__ = ["SQLStore", "open_store"]
 
@@ -215,6 +225,30 @@ def _delivery(row: Row[Any]) -> Delivery:
         id=m["id"],
         created_at=m["created_at"],
     )
+
+
+_PAYLOAD_REF = "@digest:"
+
+
+async def _with_payloads(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Delivery]:
+    """Delivery rows with shared payloads (``@digest:<sha256>``) read back in one query."""
+    out = [_delivery(r) for r in rows]
+    refs = {d.payload[len(_PAYLOAD_REF) :] for d in out if d.payload.startswith(_PAYLOAD_REF)}
+    if not refs:
+        return out
+    bodies: dict[str, str] = {}
+    ordered = sorted(refs)
+    for i in range(0, len(ordered), 500):
+        stmt = select(digest_payloads.c.hash, digest_payloads.c.body).where(
+            digest_payloads.c.hash.in_(ordered[i : i + 500])
+        )
+        bodies.update((h, b) for h, b in (await conn.execute(stmt)).all())
+    return [
+        replace(d, payload=bodies[d.payload[len(_PAYLOAD_REF) :]])
+        if d.payload.startswith(_PAYLOAD_REF)
+        else d
+        for d in out
+    ]
 
 
 def _cap(value: str | None) -> str | None:
@@ -524,6 +558,43 @@ class SQLStore:
         async with self._read() as conn:
             urls = (await conn.execute(select(feeds.c.url).where(in_set))).scalars()
             return frozenset(urls)
+
+    async def chat_source_sets(
+        self, channels: Collection[ChannelRef]
+    ) -> dict[ChannelRef, frozenset[str]]:
+        # The default set once, then every listed chat's own choices: two queries per chunk
+        # instead of one per chat. Same rule as _in_chat_set: added, or default and not off.
+        wanted = set(channels)
+        async with self._read() as conn:
+            defaults = frozenset(
+                (await conn.execute(select(feeds.c.url).where(feeds.c.is_default.is_(True))))
+                .scalars()
+                .all()
+            )
+            added: dict[ChannelRef, set[str]] = {}
+            off: dict[ChannelRef, set[str]] = {}
+            ids = sorted({c.id for c in wanted})
+            for i in range(0, len(ids), 500):
+                stmt = (
+                    select(
+                        chat_sources.c.platform,
+                        chat_sources.c.channel_id,
+                        chat_sources.c.mode,
+                        feeds.c.url,
+                    )
+                    .join(feeds, feeds.c.id == chat_sources.c.feed_id)
+                    .where(chat_sources.c.channel_id.in_(ids[i : i + 500]))
+                )
+                for platform, channel_id, mode, url in (await conn.execute(stmt)).all():
+                    ref = ChannelRef(platform, channel_id)
+                    if ref in wanted:
+                        (added if mode == _ADD else off).setdefault(ref, set()).add(url)
+        return {
+            c: (defaults - off.get(c, set())) | added.get(c, set())
+            if c in added or c in off
+            else defaults
+            for c in wanted
+        }
 
     async def add_chat_source(
         self, channel: ChannelRef, url: str, *, by: str | None = None, max_added: int | None = None
@@ -910,7 +981,9 @@ class SQLStore:
             rows = (await conn.execute(select(subscriptions).order_by(subscriptions.c.id))).all()
         return [_subscription(r) for r in rows]
 
-    async def due_subscriptions(self, now: datetime, *, limit: int = 100) -> list[Subscription]:
+    async def due_subscriptions(
+        self, now: datetime, *, limit: int = 100, offset: int = 0
+    ) -> list[Subscription]:
         stmt = (
             select(subscriptions)
             .where(
@@ -920,6 +993,7 @@ class SQLStore:
             )
             .order_by(subscriptions.c.next_run_at, subscriptions.c.id)
             .limit(limit)
+            .offset(offset)
         )
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
@@ -1014,6 +1088,65 @@ class SQLStore:
                 )
         return None if row is None else _delivery(row)
 
+    async def enqueue_deliveries(
+        self,
+        batch: Sequence[tuple[Delivery, Subscription]],
+        *,
+        advance_only: Sequence[Subscription] = (),
+    ) -> int:
+        if not batch and not advance_only:
+            return 0
+        now = _now()
+        # A payload that several rows carry (one compose, many chats) is stored once.
+        counts = Counter(d.payload for d, _ in batch)
+        shared = {
+            body: hashlib.sha256(body.encode("utf-8")).hexdigest()
+            for body, n in counts.items()
+            if n > 1
+        }
+        rows = [
+            {
+                "subscription_id": d.subscription_id,
+                "platform": d.channel.platform,
+                "channel_id": d.channel.id,
+                "key": d.key,
+                "payload": _PAYLOAD_REF + shared[d.payload] if d.payload in shared else d.payload,
+                "state": DeliveryState(d.state).value,
+                "attempts": d.attempts,
+                "not_before": d.not_before,
+                "sent_parts": list(d.sent_parts),
+                "last_error": _cap(d.last_error),
+                "created_at": d.created_at or now,
+            }
+            for d, _ in batch
+        ]
+        advances = []
+        for sub in [s for _, s in batch] + list(advance_only):
+            if sub.id is None:
+                raise ValueError("advance needs a stored subscription (id is None)")
+            advances.append({"sid": sub.id, "nra": sub.next_run_at, "lwe": sub.last_window_end})
+        insert = (
+            self._insert(deliveries)
+            .on_conflict_do_nothing(index_elements=[deliveries.c.key])
+            .returning(deliveries.c.id)
+        )
+        advance = (
+            update(subscriptions)
+            .where(subscriptions.c.id == bindparam("sid"))
+            .values(next_run_at=bindparam("nra"), last_window_end=bindparam("lwe"))
+        )
+        async with self._write() as conn:
+            if shared:
+                await conn.execute(
+                    self._insert(digest_payloads).on_conflict_do_nothing(
+                        index_elements=[digest_payloads.c.hash]
+                    ),
+                    [{"hash": h, "body": b, "created_at": now} for b, h in shared.items()],
+                )
+            queued = len((await conn.execute(insert, rows)).all()) if rows else 0
+            await conn.execute(advance, advances)
+        return queued
+
     async def claim_deliveries(
         self, now: datetime, *, limit: int = 20, lease_s: float = 120
     ) -> list[Delivery]:
@@ -1050,7 +1183,8 @@ class SQLStore:
                 .returning(*deliveries.c)
             )
             rows = (await conn.execute(claim)).all()
-        return sorted((_delivery(r) for r in rows), key=lambda d: d.id or 0)
+            claimed = await _with_payloads(conn, rows)
+        return sorted(claimed, key=lambda d: d.id or 0)
 
     async def record_part_sent(
         self, delivery_id: int, message_id: str, *, lease_until: datetime | None = None
@@ -1118,7 +1252,7 @@ class SQLStore:
             stmt = stmt.where(deliveries.c.state == DeliveryState(state).value)
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [_delivery(r) for r in rows]
+            return await _with_payloads(conn, rows)
 
     # ------------------------------------------------------------------ meta
 
