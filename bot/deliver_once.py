@@ -16,7 +16,7 @@ from typing import TextIO
 
 from bot.adapters.base import ChatAdapter
 from bot.app import App
-from bot.delivery import DueReport, Sender, run_due
+from bot.delivery import DueReport, Sender, announce_stored, run_due
 from bot.digest import ComposeFn
 from bot.summarize.base import Summarizer
 
@@ -51,6 +51,14 @@ async def deliver_once(
                 file=out,
             )
         return report
+    # Instant posts for stories any process stored (announcements), then the whole outbox.
+    instant = await announce_stored(
+        app.store,
+        is_relevant=lambda s: (s.relevance or 0.0) >= app.scorer.threshold_for(s.lang),
+        other_languages=app.settings.digest_other_languages,
+    )
+    if instant:
+        print(f"queued {instant} instant posts", file=out)
     sender = Sender(app.store, adapters, clock=lambda: datetime.now(UTC))
     sent = 0
     while (done := await sender.drain_once()) > 0:

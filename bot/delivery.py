@@ -18,6 +18,7 @@ Composing and sending are separate so a crash never loses a digest and never pos
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,11 @@ Clock = Callable[[], datetime]
 # in a group or channel (1/s in a private chat); Discord's per-channel bucket is 5 per 5 s.
 DEFAULT_PACING_S: Mapping[str, float] = {"telegram": 3.0, "discord": 1.0}
 
+# A claimed delivery is held this long and renewed every third of it while being sent, so a
+# killed sender's work is claimable again within seconds, and a slow, paced multi-part digest
+# still keeps its claim.
+DEFAULT_LEASE_S = 15.0
+
 # A chat migrates once (group -> supergroup); more hops in one send means a confused API.
 MAX_MOVES = 3
 
@@ -75,6 +81,7 @@ class OutboxStore(Protocol):
     async def retry_delivery(self, id: int, *, not_before: datetime, error: str) -> None: ...
     async def fail_delivery(self, id: int, error: str) -> None: ...
     async def move_channel(self, old: ChannelRef, new: ChannelRef) -> bool: ...
+    async def extend_delivery_lease(self, id: int, until: datetime) -> bool: ...
 
 
 class ComposeStore(StoryReader, Protocol):
@@ -139,7 +146,7 @@ class Sender:
         backoff: Backoff | None = None,
         pacing_s: Mapping[str, float] | None = None,
         batch: int = 20,
-        lease_s: float = 120.0,
+        lease_s: float = DEFAULT_LEASE_S,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
@@ -205,8 +212,30 @@ class Sender:
             log.warning("no running %r adapter: its deliveries wait until it starts", platform)
 
     async def _send_one(self, d: Delivery) -> datetime | None:
-        """Send one delivery. Returns None when it is complete, else when it may be tried again
-        (failures are recorded in the store)."""
+        """Send one delivery, renewing its lease while it is held. Returns None when it is
+        complete, else when it may be tried again (failures are recorded in the store)."""
+        assert d.id is not None
+        renew = asyncio.create_task(self._renew_lease(d.id), name=f"lease:{d.id}")
+        try:
+            return await self._send_held(d)
+        finally:
+            renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renew
+
+    async def _renew_lease(self, delivery_id: int) -> None:
+        # Real time, not the injected sleep: the lease guards against a real process dying.
+        every = max(0.5, self.lease_s / 3)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                until = self.clock() + timedelta(seconds=self.lease_s)
+                if not await self.store.extend_delivery_lease(delivery_id, until):
+                    return
+            except Exception:  # a missed renewal only shortens the lease; the send goes on
+                log.warning("delivery %s: lease renewal failed", delivery_id, exc_info=True)
+
+    async def _send_held(self, d: Delivery) -> datetime | None:
         assert d.id is not None
         adapter = self.adapters[d.channel.platform]
         channel = self._current(d.channel)
@@ -537,6 +566,86 @@ def instant_digest(story: Story, sub: Subscription, now: datetime) -> Digest:
     return digest
 
 
+class AnnounceStore(ComposeStore, Protocol):
+    """The part of the Store that turns stored stories into instant deliveries."""
+
+    async def claim_announcements(
+        self, now: datetime, *, limit: int = 200, lease_s: float = 20
+    ) -> list[Story]: ...
+    async def finish_announcements(
+        self, story_ids: Collection[int], queued: Sequence[Delivery]
+    ) -> int: ...
+
+
+async def instant_deliveries(
+    store: ComposeStore,
+    stories: Sequence[Story],
+    *,
+    now: datetime,
+    other_languages: bool = True,
+) -> list[Delivery]:
+    """One delivery per (unpaused instant subscription, story of a source in that chat's set
+    passing its keyword filter and, unless ``other_languages``, in its language). Keys are
+    ``"{sub}:story:{story}"``, so queueing them twice stores them once."""
+    stories = [s for s in stories if s.id is not None]
+    if not stories:
+        return []
+    subs = [
+        s
+        for s in await store.list_subscriptions()
+        if not s.paused and s.schedule.strip().lower() in ("instant", "langsung") and s.id
+    ]
+    out: list[Delivery] = []
+    # Each chat gets only stories of its own sources (all chats' sets in a few queries).
+    sources_of = await store.chat_source_sets([sub.channel for sub in subs])
+    for sub in subs:
+        assert sub.id is not None
+        sources = sources_of[sub.channel]
+        for story in stories:
+            if story.feed_url not in sources or not _matches_keywords(story, sub.keywords):
+                continue
+            if not other_languages and story.lang != norm_lang(sub.lang):
+                continue
+            out.append(
+                Delivery(
+                    subscription_id=sub.id,
+                    channel=sub.channel,
+                    key=f"{sub.id}:story:{story.id}",
+                    payload=digest_to_json(instant_digest(story, sub, now)),
+                )
+            )
+    return out
+
+
+async def announce_stored(
+    store: AnnounceStore,
+    *,
+    is_relevant: Callable[[Story], bool],
+    now: datetime | None = None,
+    other_languages: bool = True,
+    batch: int = 200,
+    lease_s: float = DEFAULT_LEASE_S,
+) -> int:
+    """Turn the stories queued for announcement (by any process's poll) into instant
+    deliveries, until the queue is empty. Returns how many deliveries were queued.
+
+    A batch is claimed (leased), its deliveries inserted and the batch dropped from the queue
+    in one transaction; a process killed in between leaves the batch to the next claimer after
+    the lease, and the delivery keys make a repeat harmless.
+    """
+    queued = 0
+    while True:
+        when = now or _utcnow()
+        claimed = await store.claim_announcements(when, limit=batch, lease_s=lease_s)
+        if not claimed:
+            return queued
+        relevant = [s for s in claimed if is_relevant(s)]
+        rows = await instant_deliveries(store, relevant, now=when, other_languages=other_languages)
+        queued += await store.finish_announcements([s.id for s in claimed if s.id], rows)
+        if len(claimed) < batch:
+            return queued
+
+
 async def enqueue_instant(
     store: ComposeStore,
     new_stories: Sequence[Story],
@@ -548,36 +657,18 @@ async def enqueue_instant(
     """Queue one delivery per (instant subscription, new relevant story of a source in that
     chat's set). Returns how many.
 
-    ``is_relevant`` decides relevance (ingest knows the scorer's threshold, e.g.
-    ``lambda s: topic_result_of[s.id].relevant``). Keys are ``"{sub}:story:{story}"``, so
-    re-running after a crash queues nothing twice. ``other_languages=False`` sends a
-    subscription only stories in its own language.
+    For stories held in memory (tests, one-off tools); ``warta run`` derives instant posts
+    from the store instead (:func:`announce_stored`), which has no crash window.
+    ``is_relevant`` decides relevance (ingest knows the scorer's threshold). Keys are
+    ``"{sub}:story:{story}"``, so re-running after a crash queues nothing twice.
+    ``other_languages=False`` sends a subscription only stories in its own language.
     """
     when = now or _utcnow()
     stories = [s for s in new_stories if s.id is not None and is_relevant(s)]
-    if not stories:
-        return 0
-    subs = [
-        s
-        for s in await store.list_subscriptions()
-        if not s.paused and s.schedule.strip().lower() in ("instant", "langsung") and s.id
-    ]
     queued = 0
-    for sub in subs:
-        assert sub.id is not None
-        # Each chat gets only stories of its own sources.
-        sources = await store.chat_source_urls(sub.channel)
-        for story in stories:
-            if story.feed_url not in sources or not _matches_keywords(story, sub.keywords):
-                continue
-            if not other_languages and story.lang != norm_lang(sub.lang):
-                continue
-            delivery = Delivery(
-                subscription_id=sub.id,
-                channel=sub.channel,
-                key=f"{sub.id}:story:{story.id}",
-                payload=digest_to_json(instant_digest(story, sub, when)),
-            )
-            if await store.enqueue_delivery(delivery) is not None:
-                queued += 1
+    for delivery in await instant_deliveries(
+        store, stories, now=when, other_languages=other_languages
+    ):
+        if await store.enqueue_delivery(delivery) is not None:
+            queued += 1
     return queued

@@ -161,6 +161,9 @@ class Story:
     bullets: tuple[str, ...] = ()
     # How the language was decided (shown by `warta inspect`); not stored.
     lang_guess: LangGuess | None = None
+    # Set by ingest on a story that may be posted to instant subscribers (not a feed's
+    # baseline): storing it also queues an announcement in the same transaction. Not stored.
+    announce: bool = False
 
 
 # --------------------------------------------------------------------------- analysis

@@ -26,7 +26,7 @@ from bot.adapters.supervisor import Supervisor
 from bot.app import USER_AGENT, App
 from bot.commands import CommandCore
 from bot.config import Settings
-from bot.delivery import Sender, compose_due, enqueue_instant
+from bot.delivery import Sender, announce_stored, compose_due
 from bot.digest import compose_digest
 from bot.feeds.fetch import Fetcher
 from bot.feeds.ingest import poll_due
@@ -34,8 +34,11 @@ from bot.health import write_heartbeat
 from bot.limits import CommandLimits, FetchGate
 from bot.logsafe import install_loop_handler
 from bot.models import ChannelRef, Digest, Story
+from bot.send_loop import SendLoop
+from bot.store.sql import WORK_CHANNEL
 from bot.summarize.base import Summarizer, get_summarizer
 from bot.ticks import Scheduler
+from bot.wakeup import PgListener, Wakeup, asyncpg_dsn
 from bot.web.links import digest_url
 
 log = logging.getLogger(__name__)
@@ -169,9 +172,8 @@ class Composer:
 
 
 def make_poll_job(app: App) -> Callable[[datetime], Awaitable[int]]:
-    def relevant(story: Story) -> bool:
-        return (story.relevance or 0.0) >= app.scorer.threshold_for(story.lang)
-
+    # Instant posts are not queued here: the store queues new stories for announcement in the
+    # transaction that stores them, and the send loop (make_send_step) turns them into posts.
     async def poll(now: datetime) -> int:
         report = await poll_due(
             app.store,
@@ -182,17 +184,39 @@ def make_poll_job(app: App) -> Callable[[datetime], Awaitable[int]]:
             concurrency=app.settings.fetch_concurrency,
             show_progress=False,
         )
-        if report.new_stories:
-            await enqueue_instant(
-                app.store,
-                report.new_stories,
-                is_relevant=relevant,
-                now=now,
-                other_languages=app.settings.digest_other_languages,
-            )
         return report.feeds
 
     return poll
+
+
+def make_send_step(app: App, sender: Sender) -> Callable[[], Awaitable[int]]:
+    """One round of the send loop: stored stories to instant deliveries, then the outbox."""
+
+    def relevant(story: Story) -> bool:
+        return (story.relevance or 0.0) >= app.scorer.threshold_for(story.lang)
+
+    async def step() -> int:
+        queued = await announce_stored(
+            app.store,
+            is_relevant=relevant,
+            other_languages=app.settings.digest_other_languages,
+        )
+        return queued + await sender.drain_once()
+
+    return step
+
+
+async def start_wakeups(app: App) -> Wakeup:
+    """The sender's wake-up: this process's store writes, and on PostgreSQL every process's
+    (LISTEN on a dedicated connection, closed with the app)."""
+    wakeup = Wakeup()
+    app.store.on_work(wakeup.set)
+    dsn = asyncpg_dsn(app.store.url)
+    if dsn is not None:
+        listener = PgListener(dsn, WORK_CHANNEL, wakeup)
+        listener.start()
+        app.defer_close(listener.stop)
+    return wakeup
 
 
 async def run_forever(settings: Settings, *, poll: bool = True) -> int:
@@ -212,6 +236,7 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
     app = await App.open(settings)
     supervisor: Supervisor | None = None
     scheduler: Scheduler | None = None
+    send_loop: SendLoop | None = None
     try:
         added = await app.sync_feeds_file()
         if added:
@@ -240,15 +265,20 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
 
         # Only adapters that are up send; a down adapter's deliveries wait (retry later).
         sender = Sender(app.store, supervisor.running)
+        send_step = make_send_step(app, sender)
 
-        async def send(now: datetime) -> int:
+        async def step() -> int:
             write_beat()
-            return await sender.drain_once()
+            return await send_step()
+
+        # The sender wakes when work is stored, here or (PostgreSQL) in any process.
+        send_loop = SendLoop(step, await start_wakeups(app))
+        send_loop.start()
 
         async def compose(now: datetime) -> int:
             return await compose_due(app.store, now, compose=compose_fn)
 
-        scheduler = Scheduler(poll=make_poll_job(app) if poll else None, compose=compose, send=send)
+        scheduler = Scheduler(poll=make_poll_job(app) if poll else None, compose=compose)
         scheduler.start()
         if settings.web_enabled:
             from bot.web.server import WebServer, build_site
@@ -263,6 +293,8 @@ async def run_forever(settings: Settings, *, poll: bool = True) -> int:
             print(f"warta: web on {web.url}", file=sys.stderr)
         await stop.wait()
     finally:
+        if send_loop is not None:
+            await send_loop.stop()
         if scheduler is not None:
             await scheduler.shutdown()
         if supervisor is not None:

@@ -110,7 +110,7 @@ async def test_migrations_are_idempotent(backend: Backend) -> None:
         assert await second.get_meta("last_poll") == "x"
         async with second._engine.connect() as conn:
             versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
-        assert [v[0] for v in versions] == ["0003"]
+        assert [v[0] for v in versions] == ["0004"]
 
 
 async def test_concurrent_open_migrates_once(backend: Backend) -> None:

@@ -12,12 +12,13 @@ written in one transaction (bot/feeds/batching.py): round trips per batch of fee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -63,6 +64,15 @@ class IngestStore(Protocol):
     ) -> list[Feed]: ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def extend_feed_leases(
+        self, urls: Collection[str], held: datetime, until: datetime
+    ) -> None: ...
+
+
+# Claimed feeds are held this long and renewed every third of it while the poll runs, so a
+# killed worker's feeds are due again within seconds, however long its batch takes.
+FEED_LEASE_S = 15.0
 
 
 @dataclass(slots=True)
@@ -211,6 +221,9 @@ async def _ingest_body(
     if not changed:
         feed.baseline_done = True
         return
+    for story in changed:
+        # Queued for instant posts by the store, in the same transaction as the story.
+        story.announce = feed.baseline_done
     new = await batches.write.submit((changed, known))
     metrics.STORIES_STORED.inc(len(new))
     report.updated_stories += len(changed) - len(new)
@@ -277,20 +290,21 @@ async def poll_due(
 ) -> PollReport:
     """Claim the feeds that are due and poll them. Safe to run in several processes."""
     now = now or datetime.now(UTC)
-    feeds = await store.claim_due_feeds(now, limit=limit)
+    feeds = await store.claim_due_feeds(now, limit=limit, lease_s=FEED_LEASE_S)
     if not feeds:
         return PollReport()
     bar = _progress_bar(len(feeds), show_progress)
     try:
-        report = await poll_feeds(
-            feeds,
-            store=store,
-            fetcher=fetcher,
-            now=now,
-            scorer=scorer,
-            concurrency=concurrency,
-            progress=bar.update if bar is not None else None,
-        )
+        async with hold_feed_leases(store, feeds):
+            report = await poll_feeds(
+                feeds,
+                store=store,
+                fetcher=fetcher,
+                now=now,
+                scorer=scorer,
+                concurrency=concurrency,
+                progress=bar.update if bar is not None else None,
+            )
     finally:
         if bar is not None:
             bar.close()
@@ -303,6 +317,40 @@ async def poll_due(
         len(report.new_stories),
     )
     return report
+
+
+@contextlib.asynccontextmanager
+async def hold_feed_leases(
+    store: IngestStore, feeds: Sequence[Feed], *, lease_s: float = FEED_LEASE_S
+) -> AsyncIterator[None]:
+    """Renew the claim on ``feeds`` (their ``next_check_at`` as claimed) every third of
+    ``lease_s`` until the block ends. Feeds saved meanwhile keep their saved time."""
+    held: dict[datetime, list[str]] = {}
+    for feed in feeds:
+        if feed.next_check_at is not None:
+            held.setdefault(feed.next_check_at, []).append(feed.url)
+
+    async def renew() -> None:
+        # Real time: the lease guards against a real process dying mid-poll.
+        while True:
+            await asyncio.sleep(max(0.5, lease_s / 3))
+            until = datetime.now(UTC) + timedelta(seconds=lease_s)
+            for lease, urls in list(held.items()):
+                try:
+                    await store.extend_feed_leases(urls, lease, until)
+                except Exception:  # a missed renewal only shortens the lease
+                    log.warning("feed lease renewal failed", exc_info=True)
+                    continue
+                held.pop(lease)
+                held.setdefault(until, []).extend(urls)
+
+    task = asyncio.create_task(renew(), name="feed-leases")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class _Bar(Protocol):

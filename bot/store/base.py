@@ -73,6 +73,14 @@ class Store(Protocol):
         """
         ...
 
+    async def extend_feed_leases(
+        self, urls: Collection[str], held: datetime, until: datetime
+    ) -> None:
+        """Renew the claim of feeds still being polled: ``next_check_at`` goes from the lease
+        ``held`` to ``until``. A feed whose state was saved meanwhile (``next_check_at`` no
+        longer ``held``) is left alone, so a late renewal never undoes a save."""
+        ...
+
     async def save_feeds(self, feeds: Sequence[Feed]) -> None:
         """Write the polling state of ``feeds`` (matched by url) in one batch: etag,
         last_modified, body_hash, next_check_at, last_checked_at, last_ok_at, failures,
@@ -313,6 +321,31 @@ class Store(Protocol):
     async def fail_delivery(self, id: int, error: str) -> None:
         """Permanent failure: state ``failed`` and, in the same transaction, pause the
         subscription with ``error`` as the visible reason."""
+        ...
+
+    async def extend_delivery_lease(self, id: int, until: datetime) -> bool:
+        """Renew the lease of a delivery being sent (still ``sending``) to ``until``. False
+        when it is no longer ``sending`` (finished, or taken back)."""
+        ...
+
+    # ------------------------------------------------------------------ announcements
+    # Stories stored with ``announce=True`` are queued here in the same transaction; a sender
+    # turns them into instant deliveries, so no crash loses them and any poller feeds any
+    # sender. Both writes below wake listeners (see ``on_work`` of the SQL store).
+
+    async def claim_announcements(
+        self, now: datetime, *, limit: int = 200, lease_s: float = 20
+    ) -> list[Story]:
+        """Take up to ``limit`` queued stories to announce, oldest first, held for ``lease_s``
+        (a killed claimer's stories come back then). Concurrent claimers never share one."""
+        ...
+
+    async def finish_announcements(
+        self, story_ids: Collection[int], queued: Sequence[Delivery]
+    ) -> int:
+        """In one transaction: insert ``queued`` deliveries (keys already stored are skipped;
+        so are subscriptions deleted meanwhile) and drop ``story_ids`` from the queue.
+        Returns how many deliveries were inserted."""
         ...
 
     async def list_deliveries(self, state: DeliveryState | None = None) -> list[Delivery]:

@@ -191,6 +191,19 @@ deliveries = Table(
     Index("ix_deliveries_subscription_id", "subscription_id"),
 )
 
+announcements = Table(
+    "announcements",
+    metadata,
+    Column(
+        "story_id",
+        Integer,
+        ForeignKey("stories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+)
+
 meta = Table(
     "meta",
     metadata,

@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import re
 import sqlite3
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +67,7 @@ from bot.models import (
     Subscription,
 )
 from bot.store.schema import (
+    announcements,
     chat_sources,
     deliveries,
     digest_payloads,
@@ -86,8 +88,12 @@ _PG_SEARCH_VECTOR: Final = "stories.search_vector"
 _SQLITE_BM25: Final = "bm25(stories_fts, 4.0, 1.0)"
 _MAX_TERMS: Final = 16
 _PREFIX_MIN: Final = 4
+log = logging.getLogger(__name__)
+
 _CHUNK: Final = 500  # keys per IN list; far below SQLite's and asyncpg's parameter limits
 _MAX_ERROR: Final = 2000
+# PostgreSQL NOTIFY channel raised when work for a sender is committed (bot.wakeup listens).
+WORK_CHANNEL: Final = "warta_work"
 _ADVISORY_LOCK: Final = 0x5741525441  # "WARTA": one migrator at a time on PostgreSQL
 _ADD: Final = "add"  # chat_sources.mode: the chat added this feed
 _OFF: Final = "off"  # chat_sources.mode: the chat switched this default off
@@ -376,6 +382,33 @@ class SQLStore:
         # SQLite has one writer: queue writers here instead of in SQLite's busy handler.
         self._lock: asyncio.Lock | None = None if self._pg else asyncio.Lock()
         self._closed = False
+        self._work_listeners: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------------ work signal
+
+    def on_work(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (synchronously, on the loop) after this store committed work for
+        a sender: a delivery queued or a story to announce. Other processes learn of it
+        through PostgreSQL ``NOTIFY`` on :data:`WORK_CHANNEL` (see :mod:`bot.wakeup`)."""
+        self._work_listeners.append(listener)
+
+    async def _announce_work(self, conn: AsyncConnection) -> None:
+        # NOTIFY is transactional: listeners hear it only once the work is committed.
+        if self._pg:
+            await conn.execute(text("SELECT pg_notify(:c, '')"), {"c": WORK_CHANNEL})
+
+    def _work_committed(self) -> None:
+        for listener in self._work_listeners:
+            try:
+                listener()
+            except Exception:  # a wake-up hint must never fail the write it follows
+                log.exception("work listener failed")
+
+    @property
+    def url(self) -> str:
+        """The database URL this store is connected to (with its password: keep it out of
+        logs); a LISTEN connection opens a second link to the same database with it."""
+        return self._engine.url.render_as_string(hide_password=False)
 
     @property
     def dialect(self) -> str:
@@ -805,6 +838,16 @@ class SQLStore:
                 rows = await conn.execute(stmt, [self._story_row(s, now) for s in fresh])
                 for id_, feed_url, key, fetched in rows:
                     inserted[(feed_url, key)] = (id_, fetched)
+                # Queued with the stories themselves: no crash window between "stored"
+                # and "will be posted".
+                announce = [
+                    {"story_id": inserted[ident][0], "created_at": now}
+                    for ident, s in latest.items()
+                    if ident in inserted and s.announce
+                ]
+                if announce:
+                    await conn.execute(self._insert(announcements), announce)
+                    await self._announce_work(conn)
             if edited:
                 await conn.execute(
                     update(stories).where(
@@ -813,6 +856,8 @@ class SQLStore:
                     ),
                     [self._edit_params(s) for s in edited],
                 )
+        if any(s.announce for ident, s in latest.items() if ident in inserted):
+            self._work_committed()
         return [
             replace(s, id=inserted[ident][0], fetched_at=inserted[ident][1])
             for ident, s in latest.items()
@@ -1075,6 +1120,8 @@ class SQLStore:
         )
         async with self._write() as conn:
             row = (await conn.execute(stmt)).first()
+            if row is not None:
+                await self._announce_work(conn)
             if advance is not None:
                 if advance.id is None:
                     raise ValueError("advance needs a stored subscription (id is None)")
@@ -1086,7 +1133,110 @@ class SQLStore:
                         last_window_end=advance.last_window_end,
                     )
                 )
-        return None if row is None else _delivery(row)
+        if row is None:
+            return None
+        self._work_committed()
+        return _delivery(row)
+
+    async def claim_announcements(
+        self, now: datetime, *, limit: int = 200, lease_s: float = 20
+    ) -> list[Story]:
+        if limit <= 0:
+            return []
+        ready = or_(announcements.c.lease_until.is_(None), announcements.c.lease_until <= now)
+        pick = (
+            select(announcements.c.story_id)
+            .where(ready)
+            .order_by(announcements.c.story_id)
+            .limit(limit)
+        )
+        if self._pg:
+            pick = pick.with_for_update(skip_locked=True)
+        async with self._write() as conn:
+            ids = list((await conn.execute(pick)).scalars())
+            if not ids:
+                return []
+            await conn.execute(
+                update(announcements)
+                .where(announcements.c.story_id.in_(ids))
+                .values(lease_until=now + timedelta(seconds=lease_s))
+            )
+            rows = (
+                await conn.execute(
+                    select(stories).where(stories.c.id.in_(ids)).order_by(stories.c.id)
+                )
+            ).all()
+        return [_story(r) for r in rows]
+
+    async def finish_announcements(
+        self, story_ids: Collection[int], queued: Sequence[Delivery]
+    ) -> int:
+        if not story_ids and not queued:
+            return 0
+        added = 0
+        async with self._write() as conn:
+            sub_ids = list({d.subscription_id for d in queued})
+            live: set[int] = set()
+            for chunk in _chunks(sub_ids):
+                live.update(
+                    (
+                        await conn.execute(
+                            select(subscriptions.c.id).where(subscriptions.c.id.in_(chunk))
+                        )
+                    ).scalars()
+                )
+            # A subscription deleted since the claim gets nothing (and breaks no foreign key).
+            rows = [self._delivery_values(d) for d in queued if d.subscription_id in live]
+            if rows:
+                stmt = (
+                    self._insert(deliveries)
+                    .on_conflict_do_nothing(index_elements=[deliveries.c.key])
+                    .returning(deliveries.c.id)
+                )
+                added = len((await conn.execute(stmt, rows)).all())
+            for chunk in _chunks(list(story_ids)):
+                await conn.execute(delete(announcements).where(announcements.c.story_id.in_(chunk)))
+            if added:
+                await self._announce_work(conn)
+        if added:
+            self._work_committed()
+        return added
+
+    def _delivery_values(self, delivery: Delivery) -> dict[str, Any]:
+        return {
+            "subscription_id": delivery.subscription_id,
+            "platform": delivery.channel.platform,
+            "channel_id": delivery.channel.id,
+            "key": delivery.key,
+            "payload": delivery.payload,
+            "state": DeliveryState(delivery.state).value,
+            "attempts": delivery.attempts,
+            "not_before": delivery.not_before,
+            "sent_parts": list(delivery.sent_parts),
+            "last_error": _cap(delivery.last_error),
+            "created_at": delivery.created_at or _now(),
+        }
+
+    async def extend_delivery_lease(self, id: int, until: datetime) -> bool:
+        stmt = (
+            update(deliveries)
+            .where(deliveries.c.id == id, deliveries.c.state == DeliveryState.SENDING.value)
+            .values(lease_until=until)
+            .returning(deliveries.c.id)
+        )
+        async with self._write() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def extend_feed_leases(
+        self, urls: Collection[str], held: datetime, until: datetime
+    ) -> None:
+        async with self._write() as conn:
+            for chunk in _chunks(list(urls)):
+                await conn.execute(
+                    update(feeds)
+                    .where(feeds.c.url.in_(chunk), feeds.c.next_check_at == held)
+                    .values(next_check_at=until)
+                )
 
     async def enqueue_deliveries(
         self,
@@ -1145,6 +1295,10 @@ class SQLStore:
                 )
             queued = len((await conn.execute(insert, rows)).all()) if rows else 0
             await conn.execute(advance, advances)
+            if queued:
+                await self._announce_work(conn)
+        if queued:
+            self._work_committed()
         return queued
 
     async def claim_deliveries(
