@@ -20,6 +20,10 @@ COPY --chown=warta:warta config ./config
 RUN mkdir -p /app/data && chown warta:warta /app/data
 USER 10001:10001
 VOLUME ["/app/data"]
+# The web face (archive, feeds, /stats, /healthz, /metrics) when web_enabled is set. Inside a
+# container it must bind beyond loopback to be reachable: WARTA_WEB_ENABLED=true
+# WARTA_WEB_HOST=0.0.0.0, published only to the reverse proxy (e.g. -p 127.0.0.1:8080:8080).
+EXPOSE 8080
 # Healthy while the scheduler keeps its heartbeat file fresh (every few seconds) and no chat
 # adapter has been down longer than adapter_down_unhealthy_s (see `warta health`).
 HEALTHCHECK --interval=60s --timeout=5s --start-period=60s --retries=3 \

@@ -23,7 +23,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.feedgen import news_feed
-from bot.analyze import analyze, default_scorer, detect_story_lang
+from bot.analyze import analyze, default_scorer, judge_story_lang
 from bot.config import Settings
 from bot.feeds.normalize import to_story
 from bot.feeds.parse import parse_feed
@@ -50,7 +50,7 @@ async def seed(store: object, feeds: int, days: int) -> tuple[list[str], int]:
                 feed_url=url,
                 source=parsed.title or url,
                 lang_hint=None,
-                detect_lang=detect_story_lang,
+                detect_lang=judge_story_lang,
                 base_url=url,
             )
             if story is None:

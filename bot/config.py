@@ -223,6 +223,26 @@ class Settings:
     discord_token: str | None = field(default=None, repr=False)
     llm_api_key: str | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        # Written out (the generated repr would show database_url as given): a PostgreSQL URL
+        # carries its password ("postgresql+asyncpg://warta:pw@db/warta"), and settings get
+        # printed in logs and tracebacks. URLs lose their userinfo password and query values.
+        shown = (f"{f.name}={_masked(getattr(self, f.name))!r}" for f in fields(self) if f.repr)
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/@:?#]*):[^/?#]*@", re.IGNORECASE)
+_URL_QUERY_VALUE = re.compile(r"=[^&#]*")
+
+
+def _masked(value: object) -> object:
+    """A URL-looking setting with its password and query values replaced by ``***``."""
+    if not isinstance(value, str) or "://" not in value:
+        return value
+    masked = _URL_PASSWORD.sub(r"\1:***@", value)
+    base, sep, query = masked.partition("?")
+    return base + sep + _URL_QUERY_VALUE.sub("=***", query) if sep else masked
+
 
 _SECRETS = {
     "telegram_token": "TELEGRAM_BOT_TOKEN",

@@ -362,6 +362,7 @@ def digest_from_json(payload: str) -> Digest:
         empty_text=d["empty_text"],
         footer=d["footer"],
         other_heading=d.get("other_heading", ""),
+        web_url=d.get("web_url", ""),  # digests queued before permalinks have none
     )
     if "other_heading" not in d:
         order_sections(digest)

@@ -230,6 +230,10 @@ class Digest:
     # Localized heading of the other-language section ("Dalam bahasa Inggris"); entries with
     # ``other_lang`` come after all the others.
     other_heading: str = ""
+    # The permalink of this digest's day on the public site (bot.web.links.digest_url), set by
+    # the composer when the operator gives the site's URL (web_base_url); renderers add one
+    # "view on the web" link per digest. Empty: no site, no link.
+    web_url: str = ""
 
 
 # --------------------------------------------------------------------------- subscriptions

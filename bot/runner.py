@@ -46,6 +46,7 @@ from bot.store.sql import WORK_CHANNEL
 from bot.summarize.base import Summarizer, get_summarizer
 from bot.ticks import Scheduler
 from bot.wakeup import PgListener, Wakeup, asyncpg_dsn
+from bot.web.links import digest_url
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,7 @@ class Composer:
         max_stories: int = 10,
         feeds: frozenset[str] | None = None,
     ) -> Digest:
-        return await compose_digest(
+        digest = await compose_digest(
             store,
             lang=lang,
             start=start,
@@ -195,6 +196,11 @@ class Composer:
             feeds=feeds,
             other_languages=self._app.settings.digest_other_languages,
         )
+        base = self._app.settings.web_base_url
+        if base:
+            # The site's day pages are days in the site's time zone, whatever the chat's.
+            digest.web_url = digest_url(base, lang, end, tz=self._app.settings.timezone)
+        return digest
 
 
 def make_poll_job(app: App) -> Callable[[datetime], Awaitable[int]]:

@@ -179,11 +179,11 @@ def examples(help_text: str) -> list[str]:
 
 INDONESIAN_NAMES = {
     "langganan", "pengaturan", "ringkasan", "terbaru", "cari", "berita", "ringkas", "sumber",
-    "status", "berhenti",
+    "status", "statistik", "berhenti",
 }  # fmt: skip
 ENGLISH_NAMES = {
     "subscribe", "settings", "digest", "latest", "search", "story", "summary", "feeds",
-    "status", "unsubscribe",
+    "status", "stats", "unsubscribe",
 }  # fmt: skip
 
 
@@ -209,6 +209,10 @@ async def test_help_lists_the_chat_language_names_and_every_example_works(
             assert sub.keywords == ("+midjourney", "-nft")
         if line.split()[0] in ("/ringkas", "/summary"):
             assert sum(b.startswith("• ") for b in reply.text.splitlines()) >= 2
+        if line.split()[0] in ("/statistik", "/stats"):
+            assert reply.file is not None
+            assert reply.file.is_image
+            assert reply.file.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert await store.get_subscription(CHAT) is None  # the last example unsubscribed
 
 

@@ -118,6 +118,27 @@ def test_database_password_is_not_echoed(tmp_path: Path) -> None:
     assert "warta:***@db" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("url", "secrets", "shown"),
+    [
+        ("postgresql+asyncpg://warta:hunter2@db.example:5432/warta", ["hunter2"], "warta:***@db"),
+        # An unencoded "@" in the password: everything up to the host's "@" is the password.
+        ("postgresql+asyncpg://warta:hun@ter2@db/warta", ["hun@", "ter2"], "warta:***@db/"),
+        ("postgresql+asyncpg://warta@db/warta?password=hunter2", ["hunter2"], "password=***"),
+    ],
+)
+def test_repr_masks_the_database_password(url: str, secrets: list[str], shown: str) -> None:
+    settings = Settings(database_url=url)
+    assert settings.database_url == url  # the value itself is intact for the store
+    for text in (repr(settings), str(settings), f"{settings!r}"):
+        for secret in secrets:
+            assert secret not in text
+        assert shown in text
+    # Everything else is still shown as the generated repr showed it.
+    assert "timezone='Asia/Jakarta'" in repr(settings)
+    assert "telegram_token" not in repr(settings)
+
+
 # (line 4 of the file, the message must hold all of these)
 BAD_FILE_VALUES = [
     # The cases.

@@ -243,6 +243,7 @@ async def test_start_syncs_commands_to_the_test_guild(
         "summary",
         "feeds",
         "status",
+        "stats",
         "help",
     }
     assert "global" not in rest.commands  # a test guild is synced instantly, not globally
@@ -255,6 +256,11 @@ async def test_start_syncs_commands_to_the_test_guild(
     sched = next(o for o in sub["options"] if o["name"] == "schedule")
     assert sched["autocomplete"] is True
     assert int(sub["default_member_permissions"]) == MANAGE_CHANNELS
+    stats = next(c for c in synced if c["name"] == "stats")
+    assert stats["name_localizations"]["id"] == "statistik"
+    [weeks] = stats["options"]
+    assert (weeks["name"], weeks["name_localizations"]["id"]) == ("weeks", "minggu")
+    assert (weeks["min_value"], weeks["max_value"], weeks["required"]) == (4, 26, False)
     assert isinstance(adapter, base.ChatAdapter)
 
 
@@ -262,7 +268,7 @@ async def test_sync_without_guild_goes_global(rest: DiscordREST, core: StubCore)
     a = DiscordAdapter(token=TOKEN)
     await a.start(core, connect_gateway=False)
     await a.stop()
-    assert len(rest.commands["global"]) == 11
+    assert len(rest.commands["global"]) == 12
 
 
 async def test_server_rejects_bad_command_names_and_sync_reports_it(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.commands import Reply, ReplyItem
+from bot.commands import Reply, ReplyFile, ReplyItem
 from bot.models import AlsoReported, Digest, DigestEntry, Story, Summary, TopicResult
 from bot.render.discord import (
     MessagePayload,
@@ -411,3 +411,43 @@ def test_escape_neutralises_link_and_angle_syntax() -> None:
     assert escape("<https://evil.example>") == "\\<https://evil.example>"
     assert escape("<:emoji:123> <t:1700000000>") == "\\<:emoji:123> \\<t:1700000000>"
     assert escape("a\\](x)") == "a\\\\\\]\\(x)"  # its backslash escaped, then its bracket
+
+
+# --------------------------------------------------------------------------- permalink, image
+
+PERMALINK = "https://warta.example/digest/id/2026-11-24"
+
+
+def test_permalink_is_one_masked_link_in_the_first_message() -> None:
+    digest = make_digest([entry(i, bullets=("x" * 900,) * 4) for i in range(30)])
+    digest.web_url = PERMALINK
+    messages = render_digest(digest)
+    assert len(messages) > 1
+    assert_within_limits(messages)
+    first = messages[0]["content"] or ""
+    assert first.endswith(f"\n[Lihat ringkasan hari ini di web]({PERMALINK})")
+    assert all(PERMALINK not in all_text([m]) for m in messages[1:])
+    # A title at the content limit is clipped before the link, never the link itself.
+    long = make_digest([], title="t" * 3000, empty_text="e" * 3000)
+    long.web_url = PERMALINK
+    [only] = render_digest(long)
+    assert_within_limits([only])
+    assert (only["content"] or "").endswith(f"({PERMALINK})")
+    # Not an http(s) URL: no link at all.
+    bad = make_digest([entry(1)])
+    bad.web_url = "javascript:alert(1)"
+    assert "javascript" not in all_text(render_digest(bad))
+    assert "Lihat ringkasan" not in all_text(render_digest(bad))
+
+
+def test_an_image_reply_points_an_embed_at_its_attachment() -> None:
+    png = ReplyFile("stats.png", b"\x89PNG\r\n\x1a\n", "image/png", kind="image")
+    [message] = render_reply(Reply(text="Grafik mingguan", lang="id", file=png))
+    assert message["content"] == "Grafik mingguan"
+    [embed] = message["embeds"]
+    assert embed["image"] == {"url": "attachment://stats.png"}
+    assert_within_limits([message])
+    # A document (an OPML export) stays a plain attachment: no embed shows it.
+    opml = ReplyFile("warta-sources.opml", b"<opml/>", "text/x-opml")
+    [plain] = render_reply(Reply(text="OPML", lang="id", file=opml))
+    assert plain["embeds"] == []

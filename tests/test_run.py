@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -96,6 +97,10 @@ async def test_console_commands_reach_the_core(app: App) -> None:
     assert "07:30" in sub.schedule
     await console.handle_line(core, "/latest abc")
     assert "latest" in out.getvalue().lower()
+    # /stats draws the chart; a terminal is told what it is rather than shown PNG bytes.
+    await console.handle_line(core, "/stats")
+    assert re.search(r"\[stats\.png: image/png, \d{4,} bytes\]", out.getvalue())
+    assert "PNG" not in out.getvalue()
 
 
 def test_only_configured_adapters_are_built() -> None:

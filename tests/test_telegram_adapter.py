@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from bot.adapters.base import ChatAdapter
 from bot.adapters.telegram import (
     COMMANDS,
     DESCRIPTIONS,
+    INDONESIAN_NAMES,
     TelegramAdapter,
     TokenMaskFilter,
     api_base_url,
@@ -35,7 +37,7 @@ from bot.adapters.telegram import (
     create,
     mask_secrets,
 )
-from bot.commands import Invocation, Reply
+from bot.commands import CommandCore, Invocation, Reply
 from bot.errors import ChannelMoved, ConfigError, PermanentDeliveryError, RetryLater
 from bot.models import (
     ChannelRef,
@@ -133,9 +135,16 @@ async def test_start_registers_menus_in_both_languages(
     assert isinstance(adapter, ChatAdapter)
     assert adapter.username == BOT_USERNAME
     assert [c["command"] for c in peer.commands[None]] == list(COMMANDS)
-    assert [c["command"] for c in peer.commands["id"]] == list(COMMANDS)
+    # The Indonesian menu shows the Indonesian names, each one the core answers to.
+    id_menu = [c["command"] for c in peer.commands["id"]]
+    assert id_menu == [INDONESIAN_NAMES[name] for name in COMMANDS]
+    assert id_menu[:3] == ["langganan", "berhenti", "pengaturan"]
+    assert "statistik" in id_menu
+    assert "bantuan" in id_menu
+    assert [CommandCore.canonical_name(name) for name in id_menu] == list(COMMANDS)
+    assert all(re.fullmatch(r"[a-z0-9_]{1,32}", name) for name in id_menu)
     by_name = {c["command"]: c["description"] for c in peer.commands["id"]}
-    assert by_name["search"] == DESCRIPTIONS["id"]["search"] != DESCRIPTIONS["en"]["search"]
+    assert by_name["cari"] == DESCRIPTIONS["id"]["search"] != DESCRIPTIONS["en"]["search"]
 
 
 @emulator

@@ -326,3 +326,33 @@ def test_to_plain() -> None:
     )[0]
     assert utf16_len(to_plain(long_part)) <= TEXT_LIMIT
     assert to_plain("<b>tebal <i>miring</b>") == "tebal miring"
+
+
+# --------------------------------------------------------------------------- web permalink
+
+PERMALINK = "https://warta.example/digest/id/2026-11-24"
+
+
+def test_permalink_is_one_link_at_the_end_of_a_split_digest() -> None:
+    with_link = digest([entry(n, bullets=long_bullets(n)) for n in range(1, 41)])
+    with_link.web_url = PERMALINK
+    parts = render_digest(with_link)
+    assert len(parts) > 3
+    for part in parts:
+        check_part(part)
+    assert [h for part in parts for h in hrefs(part) if h == PERMALINK] == [PERMALINK]
+    assert parts[-1].endswith(f'<a href="{PERMALINK}">Lihat ringkasan hari ini di web</a>')
+    # Without a site, no link; an empty digest still links to its day.
+    assert not [h for p in render_digest(digest([entry(1)])) for h in hrefs(p) if h == PERMALINK]
+    empty = digest([])
+    empty.web_url = PERMALINK
+    [part] = render_digest(empty)
+    assert hrefs(part) == [PERMALINK]
+
+
+def test_a_permalink_that_is_no_http_url_is_not_linked() -> None:
+    bad = digest([entry(1)])
+    bad.web_url = 'javascript:alert(1)//"'
+    parts = render_digest(bad)
+    assert all(h != bad.web_url for p in parts for h in hrefs(p))
+    assert "Lihat ringkasan" not in "".join(parts)

@@ -30,7 +30,7 @@ from bot import metrics
 from bot.models import Story
 from bot.web import stats_png
 from bot.web.app import CSP, pick_lang
-from bot.web.archive import FeedsFileSources
+from bot.web.archive import StoreDefaultSources
 from bot.web.charts import _label
 from bot.web.strings import STRINGS
 from bot.web.themes import story_themes
@@ -373,7 +373,7 @@ async def test_stats_png_for_the_chat_command(live: LiveSite) -> None:
     assert live.settings is not None
     store = await open_store(live.settings.database_url)
     try:
-        png = await stats_png(store, "en", sources=FeedsFileSources(live.settings.feeds_file))
+        png = await stats_png(store, "en", sources=StoreDefaultSources(store))
     finally:
         await store.close()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.analyze import analyze, default_scorer
-from bot.models import Story
+from bot.models import ChannelRef, Feed, Story
 from bot.store import SQLStore
-from bot.web.archive import Archive, bound_query
+from bot.web.archive import Archive, StoreDefaultSources, bound_query
 from tests import test_store
 
 backend = test_store.backend  # SQLite, and PostgreSQL (marked postgres) as the store tests
@@ -121,6 +121,38 @@ async def test_recent_days_search_and_story_see_only_public_sources(store: SQLSt
     page3 = await site.search("illustrators", page=3, per_page=3)
     assert not page3.has_next  # 8 public "Illustrators" stories: 3 + 3 + 2
     assert len(page3.stories) == 2
+
+
+async def test_the_site_follows_the_stores_default_feeds(store: SQLStore) -> None:
+    """Public = what the store marks as the operator's defaults: a chat's own addition never
+    shows, a chat switching a default off does not hide it from the site, and an operator
+    making a feed a default (or taking it back) shows at the next request."""
+    await store.add_feed(Feed(url=PUBLIC, title="Public Wire", is_default=True))
+    await store.add_feed(Feed(url=PRIVATE, title="Private Source", is_default=False))
+    chat = ChannelRef("telegram", "-100777")
+    assert await store.add_chat_source(chat, PRIVATE) == "added"
+    assert await store.remove_chat_source(chat, PUBLIC) == "switched_off"
+    sources = StoreDefaultSources(store)
+    assert await sources() == {PUBLIC}
+    site = Archive(store, sources=sources, scorer=default_scorer(), now=lambda: NOW)
+
+    found = await site.search("illustrators", per_page=100)
+    assert found.stories
+    assert {s.feed_url for s in found.stories} == {PUBLIC}
+    [private, *_] = [s for s in await store.search("Illustrators") if s.feed_url == PRIVATE]
+    assert private.id is not None
+    assert await site.story(private.id) is None
+    assert set((await site.weekly_counts(weeks=3)).by_outlet) == {"Public Wire"}
+
+    # The operator makes the chat's feed a default and retires the old one.
+    assert await store.set_feed_default(PRIVATE, True)
+    assert await store.set_feed_default(PUBLIC, False)
+    assert await sources() == {PRIVATE}
+    assert await site.story(private.id) is not None
+    assert {s.feed_url for s in (await site.search("illustrators", per_page=100)).stories} == {
+        PRIVATE
+    }
+    assert set((await site.weekly_counts(weeks=3)).by_outlet) == {"Private Source", "P"}
 
 
 async def test_weekly_counts_by_outlet_theme_and_language(store: SQLStore) -> None:

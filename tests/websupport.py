@@ -33,7 +33,7 @@ from bot.app import App
 from bot.config import Settings
 from bot.demo import render_sample, sample_feeds
 from bot.feeds.ingest import poll_due
-from bot.models import Feed
+from bot.models import ChannelRef, Feed
 from bot.web.server import WebServer, build_site
 from tests.feedserver import FeedServer
 
@@ -266,7 +266,10 @@ class LiveSite:
             async with await App.open(self.settings) as app:
                 await app.sync_feeds_file()
                 if private is not None:
-                    await app.store.add_feed(Feed(url=private))  # a chat's own source
+                    # A chat's own source: stored as no default, in one chat's set only.
+                    await app.store.add_feed(Feed(url=private, is_default=False))
+                    chat = ChannelRef("telegram", "-100424242")
+                    assert await app.store.add_chat_source(chat, private) == "added"
                 report = await poll_due(app.store, app.fetcher, scorer=app.scorer)
                 assert report.failed == 0, report.errors
                 self.stories = report.baseline_stories

@@ -97,7 +97,12 @@ class ConsoleAdapter:
         if reply.silent:
             return []
         ids = [await self.send_part(channel, render_reply(reply))]
-        if reply.file is not None:
+        if reply.file is not None and reply.file.is_image:
+            # A PNG printed as text is noise in a terminal: say what it is instead.
+            file = reply.file
+            note = f"[{file.filename}: {file.mime}, {len(file.data)} bytes]\n"
+            ids.append(await self.send_part(channel, note))
+        elif reply.file is not None:
             # A terminal shows the file itself (an OPML export is short text).
             body = reply.file.data.decode("utf-8", errors="replace")
             ids.append(await self.send_part(channel, f"[{reply.file.filename}]\n{body}\n"))

@@ -66,7 +66,7 @@ PLATFORM = "discord"
 
 # Discord wants an interaction answered within 3 s; these commands read the store, search or
 # fetch a page, so they defer at once. Any other command defers if the core is not done by then.
-SLOW_COMMANDS = frozenset({"digest", "search", "summary", "latest", "story"})
+SLOW_COMMANDS = frozenset({"digest", "search", "summary", "latest", "story", "stats"})
 DEFER_AFTER_S = 2.0
 
 SCHEDULE_EXAMPLES = (
@@ -104,6 +104,8 @@ INDONESIAN: dict[str, str] = {
     "summary": "ringkas",
     "feeds": "sumber",
     "status": "status",
+    "stats": "statistik",
+    "weeks": "minggu",
     "help": "bantuan",
     "lang": "bahasa",
     "schedule": "jadwal",
@@ -139,6 +141,8 @@ INDONESIAN: dict[str, str] = {
     "Summarize a web article": "Ringkas sebuah artikel web",
     "List or manage the feeds": "Lihat atau kelola sumber berita",
     "Show the bot's status": "Tampilkan status bot",
+    "Weekly charts of this channel's sources": "Grafik mingguan sumber kanal ini",
+    "How many weeks (4-26)": "Berapa minggu (4-26)",
     "How to use the bot": "Cara memakai bot",
     "Digest language": "Bahasa ringkasan",
     "When to post, e.g. daily 08:00, every 6h, weekly mon 09:00, instant": (
@@ -615,7 +619,8 @@ class DiscordAdapter:
                 )
             return
         first, rest = parts[0], parts[1:]
-        # An OPML export rides on the first message as an attachment.
+        # A file rides on the first message as an attachment: an OPML export as a file, the
+        # /stats chart shown by the embed the renderer points at it (attachment://stats.png).
         extra: dict[str, Any] = {}
         if reply.file is not None:
             extra["file"] = discord.File(io.BytesIO(reply.file.data), filename=reply.file.filename)
@@ -826,6 +831,16 @@ def build_commands(adapter: DiscordAdapter) -> None:
     @tree.command(name=locale_str("status"), description=locale_str("Show the bot's status"))
     async def status(interaction: DInteraction) -> None:
         await adapter.run(interaction, "status", "")
+
+    @tree.command(
+        name=locale_str("stats"), description=locale_str("Weekly charts of this channel's sources")
+    )
+    @app_commands.describe(weeks=locale_str("How many weeks (4-26)"))
+    @app_commands.rename(weeks=locale_str("weeks"))
+    async def stats(
+        interaction: DInteraction, weeks: app_commands.Range[int, 4, 26] | None = None
+    ) -> None:
+        await adapter.run(interaction, "stats", join_args(weeks))
 
     @tree.command(name=locale_str("help"), description=locale_str("How to use the bot"))
     async def help_(interaction: DInteraction) -> None:

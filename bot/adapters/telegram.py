@@ -127,10 +127,28 @@ COMMANDS: tuple[str, ...] = (
     "summary",
     "feeds",
     "status",
+    "stats",
     "help",
 )
 # Indonesian names the core understands (/langganan, /ringkas, …), listed in an Indonesian /help.
 CORE_ALIASES: tuple[str, ...] = tuple(_Core.ALIASES)
+# The Indonesian command menu shows the names an Indonesian /help teaches (setMyCommands with
+# language_code "id"); each must be one the core accepts (checked by the adapter's tests).
+# "status" is the same word in both languages.
+INDONESIAN_NAMES: dict[str, str] = {
+    "subscribe": "langganan",
+    "unsubscribe": "berhenti",
+    "settings": "pengaturan",
+    "digest": "ringkasan",
+    "latest": "terbaru",
+    "search": "cari",
+    "story": "berita",
+    "summary": "ringkas",
+    "feeds": "sumber",
+    "status": "status",
+    "stats": "statistik",
+    "help": "bantuan",
+}
 
 # Telegram's command menu text (setMyCommands, 3-256 characters each). English is the default
 # list; Indonesian is shown to clients whose language is "id".
@@ -146,6 +164,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "summary": "Summarize a web page",
         "feeds": "The feeds Warta reads",
         "status": "Subscription and bot status",
+        "stats": "Weekly charts of this chat's sources",
         "help": "How to use Warta",
     },
     "id": {
@@ -159,6 +178,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "summary": "Ringkas sebuah halaman web",
         "feeds": "Daftar feed yang dibaca Warta",
         "status": "Status langganan dan bot",
+        "stats": "Grafik mingguan sumber obrolan ini",
         "help": "Cara memakai Warta",
     },
 }
@@ -521,7 +541,8 @@ class TelegramAdapter:
     async def _register_commands(self) -> None:
         assert self._app is not None
         for lang, code in (("en", None), ("id", "id")):
-            menu = [BotCommand(name, DESCRIPTIONS[lang][name]) for name in COMMANDS]
+            names = INDONESIAN_NAMES if lang == "id" else {name: name for name in COMMANDS}
+            menu = [BotCommand(names[name], DESCRIPTIONS[lang][name]) for name in COMMANDS]
             try:
                 await self._app.bot.set_my_commands(menu, language_code=code)
             except TelegramError as e:
@@ -650,8 +671,14 @@ class TelegramAdapter:
                 log.warning("telegram: file reply to %s failed: %s", target, e)
 
     async def _send_file(self, chat_id: int | str, file: ReplyFile, **kwargs: Any) -> Message:
-        document = InputFile(file.data, filename=file.filename)
-        message: Message = await self._bot().send_document(chat_id, document, **kwargs)
+        """A document (OPML) as a file to download; an image (the /stats chart) as a photo,
+        which Telegram shows inline (and recompresses: fine for a chart)."""
+        upload = InputFile(file.data, filename=file.filename)
+        message: Message
+        if file.is_image:
+            message = await self._bot().send_photo(chat_id, upload, **kwargs)
+        else:
+            message = await self._bot().send_document(chat_id, upload, **kwargs)
         return message
 
     async def _on_migrate(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

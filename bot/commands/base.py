@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -90,11 +90,19 @@ class ReplyItem:
 
 @dataclass(frozen=True, slots=True)
 class ReplyFile:
-    """A file a reply carries (an OPML export): a Telegram document, a Discord attachment."""
+    """A file a reply carries. A ``document`` (an OPML export) is a Telegram document and a
+    Discord attachment; an ``image`` (the /stats chart, a PNG) is a Telegram photo and a
+    Discord attachment shown inside an embed (``attachment://<filename>``), so adapters show
+    it inline instead of as a file to download. ``filename`` is ours, never user text."""
 
     filename: str
     data: bytes
     mime: str = "application/octet-stream"
+    kind: Literal["document", "image"] = "document"
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == "image"
 
 
 @dataclass(slots=True)

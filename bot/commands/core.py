@@ -6,7 +6,8 @@ them: adapters only report whether the user is an admin of the chat.
 
 One module per group of commands (like cogs): ``subscriptions`` (/subscribe, /unsubscribe,
 /settings), ``sources`` (/feeds), ``lookups`` (/digest, /latest, /search, /story, /summary),
-``status`` (/status, /help); ``base`` holds what they share. :class:`CommandCore` mixes them.
+``status`` (/status, /stats, /help); ``base`` holds what they share. :class:`CommandCore`
+mixes them.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
         "sumber": "feeds",
         "umpan": "feeds",
         "bantuan": "help",
+        "statistik": "stats",
         "start": "help",
     }
 
@@ -122,6 +124,7 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
             "summary": self._summary,
             "feeds": self._feeds,
             "status": self._status,
+            "stats": self._stats,
             "help": self._help,
         }
 

@@ -1,12 +1,19 @@
-"""/status and /help."""
+"""/status, /stats and /help."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from bot.commands.base import CoreBase, Ctx, Reply
+from bot.commands.base import CoreBase, Ctx, Reply, ReplyFile, parse_int
+from bot.errors import CommandError
 from bot.models import Feed
 from bot.redact import display_source, redact_text
+from bot.topic import TopicScorer
+
+STATS_WEEKS = 12
+STATS_MIN_WEEKS = 4
+STATS_MAX_WEEKS = 26
+STATS_FILENAME = "stats.png"
 
 
 class StatusCommands(CoreBase):
@@ -65,6 +72,47 @@ class StatusCommands(CoreBase):
             )
             lines.append(self._t("status_sub", lang, next=nxt))
         return Reply(text="\n".join(lines), lang=lang)
+
+    async def _stats(self, ctx: Ctx, args: list[str]) -> Reply:
+        """The web face's weekly charts (by outlet, theme, language) as one PNG, counted over
+        this chat's own source set, so a chat sees its sources and never another chat's."""
+        example = "/stats 8"
+        if len(args) > 1:
+            raise CommandError(
+                "bad_number",
+                value=" ".join(args)[:20],
+                min=STATS_MIN_WEEKS,
+                max=STATS_MAX_WEEKS,
+                example=example,
+            )
+        weeks = (
+            parse_int(args[0], STATS_MIN_WEEKS, STATS_MAX_WEEKS, example) if args else STATS_WEEKS
+        )
+        channel = ctx.inv.channel
+        sub = await self.store.get_subscription(channel)
+
+        async def sources() -> frozenset[str]:
+            return await self.store.chat_source_urls(channel)
+
+        # Imported here: bot.web pulls in the site's templates and charting code, which only
+        # this command needs (matplotlib itself loads when the chart is drawn, off the loop).
+        from bot.web import stats_png
+
+        png = await stats_png(
+            self.store,
+            ctx.lang,
+            sources=sources,
+            weeks=weeks,
+            tz=sub.tz if sub else self.default_tz,
+            # Relevance thresholds come from the app's scorer; a stand-in without thresholds
+            # (tests) gets the packaged lexicon's.
+            scorer=self._scorer if isinstance(self._scorer, TopicScorer) else None,
+        )
+        return Reply(
+            text=self._t("stats_caption", ctx.lang, weeks=weeks),
+            lang=ctx.lang,
+            file=ReplyFile(STATS_FILENAME, png, "image/png", kind="image"),
+        )
 
     async def _help(self, ctx: Ctx, args: list[str]) -> Reply:
         del args

@@ -22,6 +22,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "id": {
         "digest_title": "Ringkasan AI & Seniman — {date}",
         "digest_empty": "Belum ada berita baru tentang AI dan seniman sejak ringkasan terakhir.",
+        "digest_web_link": "Lihat ringkasan hari ini di web",
+        "stats_caption": (
+            "Berita AI & seniman per minggu dari sumber obrolan ini, {weeks} minggu terakhir: "
+            "per media, per tema, per bahasa."
+        ),
         "digest_also": "Juga diberitakan: {sources}",
         "digest_section_en": "Berita berbahasa Inggris",
         "digest_section_id": "Berita berbahasa Indonesia",
@@ -44,6 +49,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "/sumber — sumber berita obrolan ini; admin: sumber tambah <url> · sumber hapus <url>"
             " · sumber ekspor · sumber impor (lampirkan OPML)\n"
             "/status — kondisi bot dan ringkasan berikutnya\n"
+            "/statistik 8 — grafik mingguan sumber obrolan ini, 8 minggu terakhir (4-26)\n"
             "/berhenti — hentikan ringkasan di obrolan ini\n"
             "Jadwal: harian 08:00 · setiap 6j · mingguan senin 09:00 · langsung"
         ),
@@ -205,6 +211,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "digest_title": "AI & Artists Digest — {date}",
         "digest_empty": "No new stories about AI and artists since the last digest.",
+        "digest_web_link": "View this day's digest on the web",
+        "stats_caption": (
+            "AI & artists stories per week from this chat's sources, last {weeks} weeks: "
+            "by outlet, by theme, by language."
+        ),
         "digest_also": "Also reported by: {sources}",
         "digest_section_en": "Stories in English",
         "digest_section_id": "Stories in Indonesian",
@@ -227,6 +238,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "/feeds — this chat's news sources; admins: feeds add <url> · feeds remove <url>"
             " · feeds export · feeds import (attach OPML)\n"
             "/status — bot health and this chat's next digest\n"
+            "/stats 8 — weekly charts of this chat's sources, last 8 weeks (4-26)\n"
             "/unsubscribe — stop this chat's digests\n"
             "Schedules: daily 08:00 · every 6h · weekly mon 09:00 · instant"
         ),

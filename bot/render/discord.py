@@ -236,9 +236,18 @@ def render_digest(digest: Digest) -> list[MessagePayload]:
             f"{header}\n{escape(digest.footer)}" if header else escape(digest.footer), CONTENT_MAX
         )
     if not digest.entries:
-        body = escape(digest.empty_text or "")
-        content = clip(f"{header}\n{body}" if header else body, CONTENT_MAX)
-        return [{"content": content or ELLIPSIS, "embeds": []}]
+        header = (
+            f"{header}\n{escape(digest.empty_text or '')}"
+            if header
+            else escape(digest.empty_text or "")
+        )
+    # One "view on the web" link per digest, in the first message's content. It goes last and
+    # the text before it is clipped to make room, so a long title never cuts the link in half.
+    link = masked_link(t("digest_web_link", digest.lang), digest.web_url) if digest.web_url else ""
+    if link.startswith("[") and len(link) < CONTENT_MAX // 2:
+        header = f"{clip(header, CONTENT_MAX - len(link) - 1)}\n{link}" if header else link
+    if not digest.entries:
+        return [{"content": clip(header, CONTENT_MAX) or ELLIPSIS, "embeds": []}]
     embeds: list[dict[str, Any]] = []
     in_other = False
     for entry in digest.entries:
@@ -264,7 +273,8 @@ def _item_line(item: ReplyItem) -> str:
 
 def render_reply(reply: Reply) -> list[MessagePayload]:
     """A command reply as Discord messages: the text as content (split at 2000 characters),
-    list items as embed lines (one embed per 4096 characters), then any digest."""
+    list items as embed lines (one embed per 4096 characters), then any digest; an image file
+    (the /stats chart) as an embed image in the first message, which carries the file."""
     texts = _chunk_text(escape(reply.text), CONTENT_MAX) if reply.text.strip() else []
     colour = ERROR_COLOUR if reply.error else ACCENT
 
@@ -283,6 +293,17 @@ def render_reply(reply: Reply) -> list[MessagePayload]:
         messages.extend(packed)
     if reply.digest is not None:
         messages.extend(render_digest(reply.digest))
+    if reply.file is not None and reply.file.is_image:
+        # The adapter attaches the file to the first message; an embed there shows it inline.
+        image = {
+            "type": "rich",
+            "color": colour,
+            "image": {"url": f"attachment://{_link_target(reply.file.filename)}"},
+        }
+        if messages and len(messages[0]["embeds"]) < EMBEDS_PER_MESSAGE:
+            messages[0]["embeds"].append(image)
+        else:
+            messages.insert(0, {"content": None, "embeds": [image]})
     if not messages:
         messages.append({"content": ELLIPSIS, "embeds": []})
     return messages

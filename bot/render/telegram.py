@@ -268,6 +268,9 @@ def render_digest(digest: Digest) -> list[str]:
         blocks.append(_entry_block(n, entry, digest.lang))
     if digest.footer:
         blocks.append(Block((Seg(clean_text(digest.footer), (("i", None),)),)))
+    if digest.web_url and safe_href(digest.web_url):
+        # One link per digest, at its end (the last part when it is split).
+        blocks.append(Block((_link(t("digest_web_link", digest.lang), digest.web_url),)))
     parts = pack(blocks)
     return parts or [html.escape(clean_text(digest.empty_text or digest.title), quote=False) or "—"]
 

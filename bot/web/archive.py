@@ -1,11 +1,12 @@
 """What the public site may show, read from the store: daily digests, stories, search, counts.
 
-Only stories of the instance's public sources are ever returned (the operator's default feeds,
-see :class:`FeedsFileSources`): a chat's own sources, its subscriptions and chat ids never reach
-a page. A day's digest is composed from that day's stored stories in the site's time zone with
-the same composer as the chats, so its permalink shows the same entries every time; composed
-digests are cached under a fingerprint of their candidate stories, so a page is re-composed
-only when a story of that day was added, edited or re-scored.
+Only stories of the instance's public sources are ever returned (the operator's default feeds
+as the store marks them, see :class:`StoreDefaultSources`): a chat's own sources, its
+subscriptions and chat ids never reach a page. A day's digest is composed from that day's
+stored stories in the site's time zone with the same composer as the chats, so its permalink
+shows the same entries every time; composed digests are cached under a fingerprint of their
+candidate stories, so a page is re-composed only when a story of that day was added, edited or
+re-scored.
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.config import load_feeds_file
 from bot.digest import MAX_CANDIDATES, build_digest
 from bot.lang.strings import format_date, t
-from bot.models import LANGS, Digest, Story
+from bot.models import LANGS, Digest, Feed, Story
 from bot.topic import TopicScorer
 from bot.web.themes import THEME_ORDER, story_themes
 
@@ -50,6 +49,7 @@ class ArchiveStore(Protocol):
         lang: str | None = None,
         min_relevance: float | None = None,
         limit: int = 200,
+        feeds: Collection[str] | None = None,
     ) -> list[Story]: ...
 
     async def get_story(self, id: int) -> Story | None: ...
@@ -59,25 +59,24 @@ class ArchiveStore(Protocol):
     ) -> list[Story]: ...
 
 
-class FeedsFileSources:
-    """The operator's default sources: the feeds listed in the feeds file (re-read when the
-    file changes). Feeds a chat added for itself are not in it."""
+class FeedLister(Protocol):
+    async def list_feeds(self) -> list[Feed]: ...
 
-    def __init__(self, path: str | Path) -> None:
-        self._path = Path(path)
-        self._mtime: float | None = None
-        self._urls: frozenset[str] = frozenset()
+
+class StoreDefaultSources:
+    """The operator's default sources as the store marks them (``feeds.is_default``): the
+    feeds file's feeds once synced, plus defaults operators added from chat or the CLI, minus
+    those they took back. A feed a chat added for itself is never one, so it never reaches a
+    page; a chat switching a default off changes that chat only, not the site.
+
+    Read from the store on every call (one query over the feeds table, which holds sources,
+    not stories), so a change an operator makes in another process shows at the next request."""
+
+    def __init__(self, store: FeedLister) -> None:
+        self._store = store
 
     async def __call__(self) -> frozenset[str]:
-        try:
-            mtime = self._path.stat().st_mtime
-        except OSError:
-            return frozenset()
-        if mtime != self._mtime:
-            specs = await asyncio.to_thread(load_feeds_file, self._path)
-            self._urls = frozenset(s.url for s in specs)
-            self._mtime = mtime
-        return self._urls
+        return frozenset(f.url for f in await self._store.list_feeds() if f.is_default)
 
 
 @dataclass(slots=True)
@@ -197,7 +196,11 @@ class Archive:
         _, end = self.day_window(today)
         stories = await self._public(
             await self.store.stories_between(
-                start, end, min_relevance=self._floor(), limit=STATS_MAX_STORIES
+                start,
+                end,
+                min_relevance=self._floor(),
+                limit=STATS_MAX_STORIES,
+                feeds=await self.sources(),
             )
         )
         found = {
@@ -230,11 +233,17 @@ class Archive:
         mondays = [this_monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
         start, _ = self.day_window(mondays[0])
         _, end = self.day_window(today)
+        # The source set filters in the query, so the read cap counts only stories that may
+        # be shown (a chat's /stats on a busy instance is not crowded out by other sources).
         stories = [
             s
             for s in await self._public(
                 await self.store.stories_between(
-                    start, end, min_relevance=self._floor(), limit=STATS_MAX_STORIES
+                    start,
+                    end,
+                    min_relevance=self._floor(),
+                    limit=STATS_MAX_STORIES,
+                    feeds=await self.sources(),
                 )
             )
             if self.relevant(s)

@@ -107,13 +107,14 @@ def _draw(charts: Sequence[Series], fmt: str, *, width_in: float, height_in: flo
             ax.set_xticks(list(x), s.labels, rotation=45, ha="right")
             ax.yaxis.get_major_locator().set_params(integer=True)
             ax.spines[["top", "right"]].set_visible(False)
-            ax.legend(
-                loc="upper left",
-                bbox_to_anchor=(0.0, -0.32),
-                ncols=min(3, max(1, len(s.names))),
-                frameon=False,
-                fontsize=9,
-            )
+            if s.names:  # no outlet had a story (a chat with no sources yet): no legend
+                ax.legend(
+                    loc="upper left",
+                    bbox_to_anchor=(0.0, -0.32),
+                    ncols=min(3, len(s.names)),
+                    frameon=False,
+                    fontsize=9,
+                )
         buf = io.BytesIO()
         # No dates or software version in the file: the same numbers give the same bytes.
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
@@ -148,8 +149,9 @@ async def stats_png(
 ) -> bytes:
     """One PNG with the three weekly charts, for the chat command ``/stats``.
 
-    ``sources`` gives the feed URLs that may be counted (the instance's defaults, e.g.
-    :class:`bot.web.archive.FeedsFileSources`); ``scorer`` decides relevance thresholds
+    ``sources`` gives the feed URLs that may be counted (the site: the instance's defaults,
+    :class:`bot.web.archive.StoreDefaultSources`; the chat command: that chat's set);
+    ``scorer`` decides relevance thresholds
     (the app's scorer; the packaged lexicon when None). Raises StoreError from the store.
     """
     if scorer is None:

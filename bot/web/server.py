@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.topic import TopicScorer
 from bot.web.app import OpsStore, Site, create_app
-from bot.web.archive import Archive, ArchiveStore, FeedsFileSources, PublicSources
+from bot.web.archive import Archive, ArchiveStore, PublicSources, StoreDefaultSources
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,10 @@ def build_site(
     sources: PublicSources | None = None,
 ) -> Site:
     """The site over ``store`` (a :class:`bot.store.base.Store`). Only the stories of
-    ``sources`` are public; by default the feeds listed in the settings' feeds file."""
+    ``sources`` are public; by default the store's default feeds (never a chat's own)."""
     archive = Archive(
         store,
-        sources=sources or FeedsFileSources(settings.feeds_file),
+        sources=sources or StoreDefaultSources(store),
         scorer=scorer,
         tz=settings.timezone,
         max_stories=settings.digest_max_stories,

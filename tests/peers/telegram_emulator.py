@@ -54,8 +54,9 @@ FIXUPS = (
     "editMessageText: null result -> the edited Message",
     "getUpdates: updates from chats of type 'channel' become channel_post (emulator only knows "
     "message); the emulator's private botToken field is removed from updates",
-    "files: the emulator has none; sendDocument (multipart) is recorded by the proxy, and "
-    "documents users send are served by getFile and /file/bot<token>/<path> from the proxy",
+    "files: the emulator has none; sendDocument and sendPhoto (multipart) are recorded by the "
+    "proxy, and documents users send are served by getFile and /file/bot<token>/<path> from "
+    "the proxy",
 )
 
 LOCAL_METHODS = (
@@ -258,6 +259,7 @@ class FixupProxy:
         # (sendDocument, multipart) are recorded in ``documents``.
         self.files: dict[str, tuple[str, bytes]] = {}
         self.documents: list[dict[str, Any]] = []
+        self.photos: list[dict[str, Any]] = []  # sendPhoto uploads, like ``documents``
         self._file_ids = itertools.count(1)
 
     # ------------------------------------------------------------- set-up for tests
@@ -439,31 +441,61 @@ class FixupProxy:
                 return docs
             await asyncio.sleep(0.05)
 
+    async def wait_photos(
+        self, chat_id: int, count: int, *, deadline_s: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """Poll until the bot sent ``count`` photos to ``chat_id`` (a peer deadline)."""
+        deadline = time.monotonic() + deadline_s
+        while True:
+            photos = [p for p in self.photos if str(p["chat_id"]) == str(chat_id)]
+            if len(photos) >= count or time.monotonic() > deadline:
+                if len(photos) < count:
+                    raise AssertionError(f"bot sent {len(photos)}/{count} photos to {chat_id}")
+                return photos
+            await asyncio.sleep(0.05)
+
     async def _send_document(self, request: web.Request) -> web.StreamResponse:
+        return await self._send_upload(request, "sendDocument", "document", self.documents)
+
+    async def _send_photo(self, request: web.Request) -> web.StreamResponse:
+        return await self._send_upload(request, "sendPhoto", "photo", self.photos)
+
+    async def _send_upload(
+        self, request: web.Request, method: str, field: str, sent: list[dict[str, Any]]
+    ) -> web.StreamResponse:
         form = await request.post()
-        upload = form.get("document")
+        upload = form.get(field)
         if not isinstance(upload, web.FileField):
-            return _error(400, "Bad Request: there is no document in the request")
+            return _error(400, f"Bad Request: there is no {field} in the request")
         data = upload.file.read()
         if not data:
             return _error(400, "Bad Request: file must be non-empty")
         chat_id = str(form.get("chat_id", ""))
-        self.calls.append(("sendDocument", {"chat_id": chat_id}))
+        self.calls.append((method, {"chat_id": chat_id}))
         if self._find_chat(chat_id) is None and not chat_id.lstrip("-").isdigit():
             return _error(400, "Bad Request: chat not found")
-        self.documents.append({"chat_id": chat_id, "file_name": upload.filename, "data": data})
+        sent.append(
+            {
+                "chat_id": chat_id,
+                "file_name": upload.filename,
+                "content_type": upload.content_type,
+                "data": data,
+            }
+        )
         n = next(self._file_ids)
+        file = {"file_id": f"sent-{n}", "file_unique_id": f"su-{n}", "file_size": len(data)}
+        # A photo comes back as its sizes (Telegram's PhotoSize list), a document as one file.
+        media: Any = (
+            [{**file, "width": 800, "height": 600}]
+            if field == "photo"
+            else {**file, "file_name": upload.filename}
+        )
         return _ok(
             {
                 "message_id": 100000 + n,
                 "date": int(time.time()),
                 "chat": {"id": int(chat_id), "type": "private"},
-                "document": {
-                    "file_id": f"sent-{n}",
-                    "file_unique_id": f"su-{n}",
-                    "file_name": upload.filename,
-                    "file_size": len(data),
-                },
+                field: media,
             }
         )
 
@@ -535,6 +567,8 @@ class FixupProxy:
             return _error(401, "Unauthorized")
         if method == "sendDocument":
             return await self._send_document(request)
+        if method == "sendPhoto":
+            return await self._send_photo(request)
         params, raw = await self._params(request)
         self.calls.append((method, params))
         if self._injected.get(method):
