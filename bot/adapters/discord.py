@@ -40,7 +40,7 @@ from discord.app_commands import Choice, locale_str
 from discord.gateway import DiscordWebSocket
 
 from bot.adapters.supervisor import describe
-from bot.commands import Attachment, Invocation, Reply
+from bot.commands import Attachment, CommandCore, Invocation, Reply
 from bot.errors import (
     CommandError,
     ConfigError,
@@ -94,19 +94,8 @@ _FALLBACK_ERROR = {
 # English default -> Indonesian, for command/option names, descriptions and choice names.
 # Names must match ``^[-_\p{L}\p{N}]{1,32}$`` in lowercase; descriptions are 1-100 characters.
 INDONESIAN: dict[str, str] = {
-    "subscribe": "langganan",
-    "unsubscribe": "berhenti",
-    "settings": "pengaturan",
-    "digest": "ringkasan",
-    "latest": "terbaru",
-    "search": "cari",
-    "story": "berita",
-    "summary": "ringkas",
-    "feeds": "sumber",
-    "status": "status",
-    "stats": "statistik",
+    **CommandCore.INDONESIAN_NAMES,  # command names: the core's, as on Telegram's menu
     "weeks": "minggu",
-    "help": "bantuan",
     "lang": "bahasa",
     "schedule": "jadwal",
     "keywords": "kata_kunci",

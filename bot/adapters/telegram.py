@@ -132,23 +132,8 @@ COMMANDS: tuple[str, ...] = (
 )
 # Indonesian names the core understands (/langganan, /ringkas, …), listed in an Indonesian /help.
 CORE_ALIASES: tuple[str, ...] = tuple(_Core.ALIASES)
-# The Indonesian command menu shows the names an Indonesian /help teaches (setMyCommands with
-# language_code "id"); each must be one the core accepts (checked by the adapter's tests).
-# "status" is the same word in both languages.
-INDONESIAN_NAMES: dict[str, str] = {
-    "subscribe": "langganan",
-    "unsubscribe": "berhenti",
-    "settings": "pengaturan",
-    "digest": "ringkasan",
-    "latest": "terbaru",
-    "search": "cari",
-    "story": "berita",
-    "summary": "ringkas",
-    "feeds": "sumber",
-    "status": "status",
-    "stats": "statistik",
-    "help": "bantuan",
-}
+# The Indonesian command menu (setMyCommands with language_code "id") shows the core's names.
+INDONESIAN_NAMES: dict[str, str] = _Core.INDONESIAN_NAMES
 
 # Telegram's command menu text (setMyCommands, 3-256 characters each). English is the default
 # list; Indonesian is shown to clients whose language is "id".

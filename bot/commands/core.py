@@ -78,6 +78,22 @@ class CommandCore(SubscriptionCommands, SourceCommands, LookupCommands, StatusCo
         "statistik": "stats",
         "start": "help",
     }
+    # The one Indonesian name of each command that menus show and an Indonesian /help teaches
+    # (Telegram's "id" menu, Discord's name localizations); each is one of ALIASES above.
+    INDONESIAN_NAMES: ClassVar[dict[str, str]] = {
+        "subscribe": "langganan",
+        "unsubscribe": "berhenti",
+        "settings": "pengaturan",
+        "digest": "ringkasan",
+        "latest": "terbaru",
+        "search": "cari",
+        "story": "berita",
+        "summary": "ringkas",
+        "feeds": "sumber",
+        "status": "status",  # the same word in both languages
+        "stats": "statistik",
+        "help": "bantuan",
+    }
 
     def __init__(
         self,
