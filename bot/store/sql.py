@@ -693,19 +693,26 @@ class SQLStore:
                 ).scalar_one()
                 if count >= max_added:
                     return "full"
-            await conn.execute(
-                self._insert(chat_sources)
-                .values(
-                    platform=channel.platform,
-                    channel_id=channel.id,
-                    feed_id=feed_id,
-                    mode=_ADD,
-                    added_by=by,
-                    created_at=_now(),
-                )
-                .on_conflict_do_nothing()
-            )
+            await self._put_chat_source(conn, channel, feed_id, _ADD, by)
             return "added"
+
+    async def _put_chat_source(
+        self, conn: AsyncConnection, channel: ChannelRef, feed_id: int, mode: str, by: str | None
+    ) -> None:
+        """One chat's choice about one feed (added, or a default switched off); a row already
+        there stays as it is."""
+        await conn.execute(
+            self._insert(chat_sources)
+            .values(
+                platform=channel.platform,
+                channel_id=channel.id,
+                feed_id=feed_id,
+                mode=mode,
+                added_by=by,
+                created_at=_now(),
+            )
+            .on_conflict_do_nothing()
+        )
 
     async def remove_chat_source(
         self, channel: ChannelRef, url: str, *, by: str | None = None
@@ -725,18 +732,7 @@ class SQLStore:
                 await conn.execute(delete(chat_sources).where(row_is))
                 return "removed"
             if mode is None and is_default:
-                await conn.execute(
-                    self._insert(chat_sources)
-                    .values(
-                        platform=channel.platform,
-                        channel_id=channel.id,
-                        feed_id=feed_id,
-                        mode=_OFF,
-                        added_by=by,
-                        created_at=_now(),
-                    )
-                    .on_conflict_do_nothing()
-                )
+                await self._put_chat_source(conn, channel, feed_id, _OFF, by)
                 return "switched_off"
             return "absent"
 
