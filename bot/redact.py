@@ -38,15 +38,15 @@ def display_source(url: str, title: str | None = None) -> str:
     return f"{name} ({host})"
 
 
-def redact_url(url: str) -> str:
+def _host_only_url(url: str) -> str:
     """``scheme://host/…``: enough to tell sources apart in an error, no secret parts."""
     scheme = urlsplit(url).scheme.lower() if "://" in url else "http"
     return f"{scheme}://{source_host(url)}/…"
 
 
 def redact_text(text: str) -> str:
-    """Every URL in ``text`` reduced to :func:`redact_url` (for errors that quote a URL)."""
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    """Every URL in ``text`` reduced to :func:`_host_only_url` (for errors that quote a URL)."""
+    return _URL_IN_TEXT.sub(lambda m: _host_only_url(m.group(0)), text)
 
 
 # Log lines keep the path (an operator debugging a feed needs it) but lose credentials and
