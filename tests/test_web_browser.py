@@ -41,17 +41,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     need(
         Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(),
         "chromium and chromedriver not installed (Debian: apt-get install chromium "
         "chromium-driver; scripts/test.sh does it)",
     )
-    driver = chromium_driver(CHROMIUM, CHROMEDRIVER)
-    try:
+    log = tmp_path_factory.mktemp("chromedriver") / "chromedriver.log"
+    with chromium_driver(CHROMIUM, CHROMEDRIVER, log) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def show(driver: webdriver.Chrome, url: str, size: str, shot: str) -> None:

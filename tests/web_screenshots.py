@@ -21,18 +21,18 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         site = LiveSite(Path(tmp), hostile=False)
         site.start()
-        driver = chromium_driver(
-            shutil.which("chromium") or "/usr/bin/chromium",
-            shutil.which("chromedriver") or "/usr/bin/chromedriver",
-        )
         try:
-            driver.set_window_size(1280, 1000)
-            for path, name in (("/en/", "archive.png"), ("/en/stats", "stats.png")):
-                driver.get(site.url + path)
-                driver.save_screenshot(str(out / name))
-                print(out / name)
+            with chromium_driver(
+                shutil.which("chromium") or "/usr/bin/chromium",
+                shutil.which("chromedriver") or "/usr/bin/chromedriver",
+                Path(tmp) / "chromedriver.log",
+            ) as driver:
+                driver.set_window_size(1280, 1000)
+                for path, name in (("/en/", "archive.png"), ("/en/stats", "stats.png")):
+                    driver.get(site.url + path)
+                    driver.save_screenshot(str(out / name))
+                    print(out / name)
         finally:
-            driver.quit()
             site.stop()
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -132,8 +134,13 @@ def feed_clock(real_now: datetime) -> datetime:
     return anchor.astimezone(UTC)
 
 
-def chromium_driver(chromium: str, chromedriver: str) -> webdriver.Chrome:
-    """Headless Debian Chromium through its chromedriver, kept off the network."""
+@contextmanager
+def chromium_driver(chromium: str, chromedriver: str, log_path: Path) -> Iterator[webdriver.Chrome]:
+    """Headless Debian Chromium through its chromedriver, kept off the network, quit on exit.
+
+    chromedriver's own log goes to ``log_path``, a file this function opens and closes: left
+    to itself, Selenium 4.11 (the floor) opens os.devnull for it and never closes it, which
+    surfaces as an unraisable ResourceWarning at the end of the session."""
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in (
@@ -157,7 +164,12 @@ def chromium_driver(chromium: str, chromedriver: str) -> webdriver.Chrome:
     ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(chromedriver))
+    with log_path.open("ab") as log:
+        driver = webdriver.Chrome(options=options, service=Service(chromedriver, log_output=log))
+        try:
+            yield driver
+        finally:
+            driver.quit()
 
 
 @dataclass
