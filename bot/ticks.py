@@ -106,7 +106,10 @@ class Scheduler:
                 coalesce=True,
                 # A tick is due work, never a backlog: a late one just runs at the next chance.
                 misfire_grace_time=None,
-                next_run_time=self.clock() + timedelta(seconds=tick.first_after_s),
+                # APScheduler times ticks by the wall clock; the injected clock only dates the
+                # work. A first run dated by a clock far from now would make APScheduler step
+                # through every missed interval before the first tick (millions at 50 ms).
+                next_run_time=_utcnow() + timedelta(seconds=tick.first_after_s),
             )
         scheduler.start()
         self._scheduler = scheduler
