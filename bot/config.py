@@ -212,6 +212,9 @@ class Settings:
     retention_days: Days = 90  # stories, by when they were published (or fetched)
     retention_deliveries_days: Days = 30  # sent and failed deliveries; queued ones are kept
     retention_batch: Count = 1000  # rows deleted per statement, so no prune holds long locks
+    retention_every_s: Seconds = 3600.0
+    # The first prune waits until start-up (migrations, adapters, first poll) is over.
+    retention_first_after_s: Annotated[float, Field(ge=0)] = 60.0
     # `warta health` fails once an adapter is down this long.
     adapter_down_unhealthy_s: Count = 300
     web_enabled: bool = False  # `warta run` also serves the public web pages, feeds and /metrics

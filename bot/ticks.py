@@ -64,6 +64,7 @@ class Scheduler:
         compose_every_s: float = 30.0,
         send_every_s: float = 2.0,
         retention_every_s: float = 3600.0,
+        retention_first_after_s: float = RETENTION_FIRST_AFTER_S,
         clock: Callable[[], datetime] = _utcnow,
         # Ctrl-C must stop `warta run` within 2 s; work cut short is redone on the next start.
         grace_s: float = 1.5,
@@ -75,7 +76,7 @@ class Scheduler:
                 ("compose", compose, compose_every_s, 0.0),
                 ("send", send, send_every_s, 0.0),
                 # Housekeeping waits until start-up (migrations, adapters, first poll) is over.
-                ("retention", retention, retention_every_s, RETENTION_FIRST_AFTER_S),
+                ("retention", retention, retention_every_s, retention_first_after_s),
             )
             if work is not None
         ]

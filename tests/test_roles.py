@@ -219,7 +219,9 @@ async def test_worker_polls_stores_and_prunes(
                 for i in range(KEEP_PER_FEED + 1)
             ]
         )
-    worker = await Role(tmp_path, role_env(tmp_path, pg_db, [url]), "worker").start()
+    # Retention's first run waits retention_first_after_s (60 s by default) for start-up.
+    env = role_env(tmp_path, pg_db, [url], WARTA_RETENTION_FIRST_AFTER_S="2")
+    worker = await Role(tmp_path, env, "worker").start()
     try:
 
         async def stored() -> bool:
@@ -230,8 +232,7 @@ async def test_worker_polls_stores_and_prunes(
         async def pruned() -> bool:
             return len(await stories_of(pg_db, "https://old.example/rss")) == KEEP_PER_FEED
 
-        # The first retention run comes a minute after start (bot/ticks.py).
-        await until("the oldest story pruned", pruned, worker, deadline_s=180)
+        await until("the oldest story pruned", pruned, worker)
         kept = {s.key for s in await stories_of(pg_db, "https://old.example/rss")}
         assert f"old{KEEP_PER_FEED}" not in kept
         assert "old0" in kept

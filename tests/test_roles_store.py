@@ -4,9 +4,12 @@ and anything still queued."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from bot.models import DeliveryState, Feed
+from sqlalchemy import text
+
+from bot.models import Delivery, DeliveryState, Feed, Subscription
 from bot.store import SQLStore
 from tests.test_store import T0, backend, delivery, make_sub, store, story
 
@@ -127,3 +130,41 @@ async def test_retention_keeps_each_feeds_newest_stories_whatever_their_age(
     assert pruned == (4, 0)
     left = await store.stories_between(T0 - timedelta(days=365), T0, limit=100)
     assert sorted(s.key for s in left) == ["a-100", "a-120", "b-100", "b-120"]
+
+
+async def test_retention_drops_shared_digest_bodies_once_nothing_refers_to_them(
+    store: SQLStore,
+) -> None:
+    subs = [await make_sub(store, chat=f"-10{i}") for i in range(4)]
+
+    def shared(
+        body: str, key: str, pair: list[Subscription]
+    ) -> list[tuple[Delivery, Subscription]]:
+        return [(replace(delivery(s, f"{key}-{s.channel.id}"), payload=body), s) for s in pair]
+
+    # Two composes, each shared by two chats: each body is stored once.
+    await store.enqueue_deliveries(shared('{"digest": "a"}', "a", subs[:2]))
+    await store.enqueue_deliveries(shared('{"digest": "b"}', "b", subs[2:]))
+    assert await bodies(store) == ['{"digest": "a"}', '{"digest": "b"}']
+    # Both chats of "a" were sent long ago; one chat of "b" still waits for its turn.
+    rows = await store.list_deliveries()
+    for d in rows:
+        if d.key.startswith("a-") or d.key == f"b-{subs[2].channel.id}":
+            await store.mark_sent(d.id or 0)
+    later = datetime.now(UTC) + timedelta(days=60)
+
+    assert await store.prune(stories_before=None, deliveries_before=later) == (0, 3)
+
+    # "a" is gone with its deliveries; "b" stays while a queued delivery refers to it.
+    assert await bodies(store) == ['{"digest": "b"}']
+    (left,) = await store.list_deliveries()
+    assert left.payload == '{"digest": "b"}'
+    # Composed again later, the same body is stored again and read back whole.
+    await store.enqueue_deliveries(shared('{"digest": "a"}', "a2", subs[:2]))
+    assert await bodies(store) == ['{"digest": "a"}', '{"digest": "b"}']
+
+
+async def bodies(store: SQLStore) -> list[str]:
+    async with store._engine.connect() as conn:
+        found = await conn.execute(text("SELECT body FROM digest_payloads ORDER BY body"))
+    return list(found.scalars().all())

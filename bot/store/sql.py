@@ -1320,9 +1320,13 @@ class SQLStore:
         )
         async with self._write() as conn:
             if shared:
+                # On a body already stored, refresh its date: the row lock this takes keeps
+                # retention (_prune_payloads) from deleting it before this reference commits.
+                ins = self._insert(digest_payloads)
                 await conn.execute(
-                    self._insert(digest_payloads).on_conflict_do_nothing(
-                        index_elements=[digest_payloads.c.hash]
+                    ins.on_conflict_do_update(
+                        index_elements=[digest_payloads.c.hash],
+                        set_={"created_at": ins.excluded.created_at},
                     ),
                     [{"hash": h, "body": b, "created_at": now} for b, h in shared.items()],
                 )
@@ -1528,7 +1532,35 @@ class SQLStore:
                 deliveries.c.state.in_(finished), deliveries.c.created_at < deliveries_before
             )
             pruned_deliveries = await self._prune(deliveries, old, batch)
+            await self._prune_payloads(deliveries_before, batch)
         return pruned_stories, pruned_deliveries
+
+    async def _prune_payloads(self, before: datetime, batch: int) -> int:
+        """Shared digest bodies no delivery refers to any more. A compose that reuses a body
+        refreshes its ``created_at`` in the transaction that adds the reference (see
+        enqueue_deliveries), so a body is never deleted under a delivery being queued."""
+        referenced = select(func.substr(deliveries.c.payload, len(_PAYLOAD_REF) + 1)).where(
+            deliveries.c.payload.startswith(_PAYLOAD_REF)
+        )
+        total = 0
+        while True:
+            pick = (
+                select(digest_payloads.c.hash)
+                .where(
+                    digest_payloads.c.created_at < before, digest_payloads.c.hash.not_in(referenced)
+                )
+                .limit(batch)
+            )
+            async with self._write() as conn:
+                result = await conn.execute(
+                    delete(digest_payloads).where(digest_payloads.c.hash.in_(pick))
+                )
+            deleted = int(result.rowcount or 0)
+            total += deleted
+            if deleted < batch:
+                if total:
+                    log.info("retention: pruned %d shared digest bodies", total)
+                return total
 
     async def _prune(self, tbl: Any, old: ColumnElement[bool], batch: int) -> int:
         total = 0
