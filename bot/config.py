@@ -212,6 +212,8 @@ class Settings:
     retention_days: Days = 90  # stories, by when they were published (or fetched)
     retention_deliveries_days: Days = 30  # sent and failed deliveries; queued ones are kept
     retention_batch: Count = 1000  # rows deleted per statement, so no prune holds long locks
+    # Due digests are composed at this interval: a digest goes out at most this late.
+    compose_every_s: Seconds = 30.0
     retention_every_s: Seconds = 3600.0
     # The first prune waits until start-up (migrations, adapters, first poll) is over.
     retention_first_after_s: Annotated[float, Field(ge=0)] = 60.0

@@ -347,6 +347,7 @@ async def run_role(settings: Settings, plan: Plan) -> int:
         scheduler = Scheduler(
             compose=compose if plan.compose else None,
             retention=make_retention_job(app) if plan.retention else None,
+            compose_every_s=app.settings.compose_every_s,
             retention_every_s=app.settings.retention_every_s,
             retention_first_after_s=app.settings.retention_first_after_s,
             grace_s=grace_s,

@@ -247,7 +247,8 @@ async def test_sender_delivers_what_a_workers_stories_made_due(
 ) -> None:
     now = datetime.now(UTC)
     url = feed_server.url(feed_server.add_bytes("/seni.xml", story_feed(now)))
-    env = role_env(tmp_path, pg_db, [url])
+    # The subscription is stored after start: compose every 2 s, not every 30, to see it soon.
+    env = role_env(tmp_path, pg_db, [url], WARTA_COMPOSE_EVERY_S="2")
     worker = await Role(tmp_path, env, "worker").start()
     sender = await Role(tmp_path, env | telegram_env(peer), "sender").start()
     try:
