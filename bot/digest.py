@@ -249,7 +249,10 @@ async def compose_digest(
     chat's set), in the query.
     """
     stories = await store.stories_between(start, end, limit=MAX_CANDIDATES, feeds=feeds)
-    digest = build_digest(
+    # Clustering and quick facts written on demand are CPU work: off the event loop, so the
+    # adapters answer while a compose tick works through thousands of subscriptions.
+    digest = await asyncio.to_thread(
+        build_digest,
         stories,
         lang=lang,
         start=start,
