@@ -92,7 +92,7 @@ from bot.logsafe import (  # noqa: F401 - re-exported
     register_secret,
 )
 from bot.models import ChannelRef, Digest
-from bot.render.telegram import render_digest, render_reply, to_plain
+from bot.render.telegram import CAPTION_LIMIT, render_digest, render_reply, to_plain, utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -633,7 +633,18 @@ class TelegramAdapter:
         )
         target = inv.channel
         where: dict[str, Any] = {"message_thread_id": thread, "reply_parameters": reply_to}
-        for part in render_reply(reply):
+        parts = render_reply(reply)
+        # The raw HTML is never shorter than the parsed text Telegram counts.
+        fits = len(parts) == 1 and utf16_len(parts[0]) <= CAPTION_LIMIT
+        if reply.file is not None and reply.file.is_image and fits:
+            # The chart and its caption as one message, as people post a picture.
+            try:
+                with delivery_errors(target):
+                    await self._send_file(chat_id_of(target), reply.file, caption=parts[0], **where)
+            except DeliveryError as e:
+                log.warning("telegram: photo reply to %s failed: %s", target, e)
+            return
+        for part in parts:
             try:
                 try:
                     with delivery_errors(target):
@@ -655,15 +666,27 @@ class TelegramAdapter:
             except DeliveryError as e:
                 log.warning("telegram: file reply to %s failed: %s", target, e)
 
-    async def _send_file(self, chat_id: int | str, file: ReplyFile, **kwargs: Any) -> Message:
+    async def _send_file(
+        self, chat_id: int | str, file: ReplyFile, *, caption: str | None = None, **kwargs: Any
+    ) -> Message:
         """A document (OPML) as a file to download; an image (the /stats chart) as a photo,
-        which Telegram shows inline (and recompresses: fine for a chart)."""
-        upload = InputFile(file.data, filename=file.filename)
-        message: Message
-        if file.is_image:
-            message = await self._bot().send_photo(chat_id, upload, **kwargs)
-        else:
-            message = await self._bot().send_document(chat_id, upload, **kwargs)
+        which Telegram shows inline (and recompresses: fine for a chart). ``caption`` is HTML;
+        refused markup is resent as plain text, as for messages."""
+        send = self._bot().send_photo if file.is_image else self._bot().send_document
+        if caption is not None:
+            kwargs["caption"] = caption
+            kwargs["parse_mode"] = ParseMode.HTML
+        try:
+            message: Message = await send(
+                chat_id, InputFile(file.data, filename=file.filename), **kwargs
+            )
+        except BadRequest as e:
+            if caption is None or "can't parse entities" not in e.message.lower():
+                raise
+            log.warning("telegram: HTML caption refused (%s); resending as plain text", e.message)
+            kwargs["caption"] = to_plain(caption)
+            del kwargs["parse_mode"]
+            message = await send(chat_id, InputFile(file.data, filename=file.filename), **kwargs)
         return message
 
     async def _on_migrate(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

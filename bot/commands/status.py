@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from datetime import datetime
 
 from bot.commands.base import CoreBase, Ctx, Reply, ReplyFile, parse_int
@@ -94,11 +96,11 @@ class StatusCommands(CoreBase):
         async def sources() -> frozenset[str]:
             return await self.store.chat_source_urls(channel)
 
-        # Imported here: bot.web pulls in the site's templates and charting code, which only
-        # this command needs (matplotlib itself loads when the chart is drawn, off the loop).
-        from bot.web import stats_png
-
-        png = await stats_png(
+        # Imported here, and in a thread: bot.web pulls in the site's templates and charting
+        # code, which only this command needs, and a first import is ~0.4 s that the event
+        # loop must not wait out (matplotlib itself loads when the chart is drawn, off it too).
+        web = await asyncio.to_thread(importlib.import_module, "bot.web")
+        png: bytes = await web.stats_png(
             self.store,
             ctx.lang,
             sources=sources,

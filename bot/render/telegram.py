@@ -27,6 +27,9 @@ from bot.models import Digest, DigestEntry
 TEXT_LIMIT = 4096
 """Telegram's message limit, in UTF-16 code units of the text after entity parsing."""
 
+CAPTION_LIMIT = 1024
+"""A photo's or document's caption, counted as TEXT_LIMIT is."""
+
 RAW_LIMIT = 12_000
 """Bound on the raw HTML of one message. Telegram documents no raw limit; this keeps a message
 with many long links well inside what the Bot API accepts."""

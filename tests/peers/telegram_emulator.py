@@ -474,12 +474,22 @@ class FixupProxy:
         self.calls.append((method, {"chat_id": chat_id}))
         if self._find_chat(chat_id) is None and not chat_id.lstrip("-").isdigit():
             return _error(400, "Bad Request: chat not found")
+        # A caption is checked as message text is, with its own 1024-character limit.
+        caption = str(form.get("caption", ""))
+        visible = caption
+        if caption and str(form.get("parse_mode", "")).upper() == "HTML":
+            error, visible = telegram_html_error(caption)
+            if error is not None:
+                return _error(400, f"Bad Request: can't parse entities: {error}")
+        if len(visible.encode("utf-16-le")) // 2 > 1024:
+            return _error(400, "Bad Request: message caption is too long")
         sent.append(
             {
                 "chat_id": chat_id,
                 "file_name": upload.filename,
                 "content_type": upload.content_type,
                 "data": data,
+                "caption": visible,  # what a reader sees under the picture
             }
         )
         n = next(self._file_ids)
