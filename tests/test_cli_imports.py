@@ -85,7 +85,27 @@ def test_light_commands_import_no_heavy_library(
 
 
 def test_the_probe_sees_heavy_imports(tmp_path: Path) -> None:
-    """The check above can fail: a command that opens the store does import SQLAlchemy."""
+    """The check above can fail: a command that opens the store does import SQLAlchemy, and
+    on a new database alembic to create the schema."""
     loaded, _ = _loaded("feeds", "list", tmp=tmp_path)
     assert "sqlalchemy" in loaded
     assert "alembic" in loaded
+
+
+def test_a_database_at_the_newest_revision_is_opened_without_alembic(tmp_path: Path) -> None:
+    _loaded("feeds", "add", "https://a.example/rss", "--lang", "id", tmp=tmp_path)
+    loaded, out = _loaded("feeds", "list", tmp=tmp_path)
+    assert "https://a.example/rss" in out
+    assert "sqlalchemy" in loaded
+    assert "alembic" not in loaded
+
+
+def test_the_newest_revision_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bot.store.sql import MIGRATIONS_DIR, head_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
