@@ -12,6 +12,11 @@ The test drives it: :meth:`dispatch` sends an event (e.g. INTERACTION_CREATE) on
 connection; :meth:`drop` closes it with a close code (1001 "going away" is resumable, 4004
 "authentication failed" is not); :meth:`cut` ends it without a close frame, as a dead network
 does. ``identifies``, ``resumes`` and ``connections`` count what happened.
+
+Sharded bots open one connection per shard (IDENTIFY's ``shard: [id, count]``), from one
+process or several: :meth:`dispatch_to_guild` sends an event on the connection of the shard
+Discord would route that guild to, ``(guild_id >> 22) % count``, and ``shards`` maps each
+live shard to its connection.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class GatewayStandIn:
     connections: int = 0
     heartbeats: int = 0
     _ws: web.WebSocketResponse | None = None
+    shards: dict[int, web.WebSocketResponse] = field(default_factory=dict)
+    shard_count: int = 1
     _seq: int = 0
     _sessions: int = 0
     _runner: web.AppRunner | None = None
@@ -88,6 +95,16 @@ class GatewayStandIn:
         self._seq += 1
         await self._ws.send_str(json.dumps({"op": DISPATCH, "t": event, "s": self._seq, "d": data}))
 
+    async def dispatch_to_guild(self, event: str, data: dict[str, Any], guild_id: int) -> int:
+        """Send ``event`` on the connection of the shard that serves ``guild_id``; returns it."""
+        shard = (guild_id >> 22) % self.shard_count
+        ws = self.shards.get(shard)
+        assert ws is not None, f"shard {shard} is not connected"
+        assert not ws.closed, f"shard {shard}'s connection is closed"
+        self._seq += 1
+        await ws.send_str(json.dumps({"op": DISPATCH, "t": event, "s": self._seq, "d": data}))
+        return shard
+
     async def drop(self, code: int = 1001) -> None:
         """Close the live connection with ``code`` (a close frame, as Discord does)."""
         assert self._ws is not None
@@ -126,6 +143,8 @@ class GatewayStandIn:
             await self._notify()
         if self._ws is ws:
             self._ws = None
+        for shard in [n for n, live in self.shards.items() if live is ws]:
+            del self.shards[shard]
         await self._notify()
         return ws
 
@@ -136,6 +155,9 @@ class GatewayStandIn:
             await self._send(ws, {"op": HEARTBEAT_ACK})
         elif op == IDENTIFY:
             self.identifies.append(data)
+            if data.get("shard"):
+                shard, self.shard_count = data["shard"]
+                self.shards[shard] = ws
             self._sessions += 1
             self._seq = 1
             ready = {
@@ -146,6 +168,8 @@ class GatewayStandIn:
                 "resume_gateway_url": self.url,
                 "application": {"id": str(self.application_id), "flags": 0},
             }
+            if data.get("shard"):
+                ready["shard"] = data["shard"]  # Discord echoes a sharded session's shard
             await self._send(ws, {"op": DISPATCH, "t": "READY", "s": self._seq, "d": ready})
         elif op == RESUME:
             self.resumes.append(data)
