@@ -12,19 +12,18 @@ its own guilds.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from tests.peers.discord_gateway import GatewayStandIn
-from tests.peers.discord_rest import API_PREFIX, APP_ID, TOKEN, DiscordREST
+from tests.peers.discord_rest import API_PREFIX, TOKEN, DiscordREST
 from tests.test_discord_adapter import GUILD_ID, interaction
+from tests.test_discord_gateway import peers
 from tests.test_roles import Role, pg_db, role_env, until
 
-__all__ = ["pg_db"]  # a fixture, used by name below
+__all__ = ["peers", "pg_db"]  # fixtures, used by name below
 pytestmark = pytest.mark.postgres
 
 
@@ -41,19 +40,6 @@ def help_in(guild: int) -> dict[str, Any]:
     payload = copy.deepcopy(interaction("help"))
     payload["guild_id"] = payload["guild"]["id"] = payload["channel"]["guild_id"] = str(guild)
     return payload
-
-
-@pytest_asyncio.fixture
-async def peers() -> AsyncIterator[tuple[DiscordREST, GatewayStandIn]]:
-    rest = DiscordREST()
-    await rest.start()
-    gateway = GatewayStandIn(ready_user=rest.bot_user(), application_id=APP_ID)
-    rest.gateway_url = await gateway.start()
-    try:
-        yield rest, gateway
-    finally:
-        await gateway.close()
-        await rest.close()
 
 
 async def test_two_processes_split_the_shards_and_each_answers_its_guilds(
