@@ -8,9 +8,14 @@ corpus or server is a failure, never a skip.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.peers.telegram_emulator import NodeEmulator
 
 # python-telegram-bot 22 warns (an error under filterwarnings=error) whenever it builds a 429
 # error with integer seconds, unless the timedelta behaviour is opted into.
@@ -54,3 +59,15 @@ def pg_url() -> str:
 
     need(asyncio.run(probe()), "PostgreSQL not reachable at WARTA_TEST_PG_URL")
     return url
+
+
+@pytest.fixture(scope="session")
+def node() -> Iterator[NodeEmulator]:
+    """The telegram-test-api emulator (node), one for the whole session: each test's proxy
+    gets a fresh bot token, and the emulator keeps each token's state apart."""
+    from tests.peers.telegram_emulator import NodeEmulator, emulator_problem
+
+    problem = emulator_problem()
+    need(problem is None, problem or "")
+    with NodeEmulator() as emu:
+        yield emu

@@ -25,7 +25,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,9 +41,9 @@ from bot.models import ChannelRef, Delivery, DeliveryState, Subscription
 from bot.render.telegram import render_digest
 from bot.store import open_store
 from tests import feedserver
-from tests.conftest import ROOT, need
+from tests.conftest import ROOT
 from tests.feedserver import FeedServer
-from tests.peers.telegram_emulator import NodeEmulator, emulator_problem
+from tests.peers.telegram_emulator import NodeEmulator
 from tests.test_e2e_telegram import (
     Planned,
     ScriptedProxy,
@@ -59,14 +59,6 @@ feed_server = feedserver.feed_server
 CHAT = -1002600
 LEASE_S = 120  # the Sender's default lease on a claimed delivery
 DEADLINE_S = 20.0  # for a peer or a process to get somewhere (not a timing assertion)
-
-
-@pytest.fixture(scope="module")
-def node() -> Iterator[NodeEmulator]:
-    problem = emulator_problem()
-    need(problem is None, problem or "")
-    with NodeEmulator() as emu:
-        yield emu
 
 
 @pytest.fixture

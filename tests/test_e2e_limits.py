@@ -39,9 +39,9 @@ from tests.test_e2e_discord import (
     interaction,
     opt,
 )
-from tests.test_e2e_telegram import ScriptedProxy, node, peer, visible
+from tests.test_e2e_telegram import ScriptedProxy, peer, visible
 
-__all__ = ["node", "peer"]  # fixtures used by the Telegram test
+__all__ = ["peer"]  # a fixture used by the Telegram test
 
 rest = discord_rest.rest
 

@@ -19,7 +19,7 @@ source set, sent as a Telegram photo and as a Discord attachment shown by an emb
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,13 +38,12 @@ from bot.runner import Composer, build_core, make_poll_job
 from bot.summarize.base import get_summarizer
 from bot.web.links import digest_url
 from tests import feedserver
-from tests.conftest import need
 from tests.crash_worker import FakeClock
 from tests.feedserver import FeedServer
 from tests.peers import discord_rest
 from tests.peers.discord_rest import TOKEN as BOT_TOKEN
 from tests.peers.discord_rest import DiscordREST
-from tests.peers.telegram_emulator import FakeChat, FixupProxy, NodeEmulator, emulator_problem
+from tests.peers.telegram_emulator import FakeChat, FixupProxy, NodeEmulator
 from tests.tenancy_helpers import serve
 from tests.test_e2e_tenancy_discord import (
     ADMIN_ID,
@@ -68,14 +67,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SITE = "https://warta.example"
 TG_GROUP = -1001900
 TG_ADMIN, TG_STRANGER = 7, 555
-
-
-@pytest.fixture(scope="module")
-def node() -> Iterator[NodeEmulator]:
-    problem = emulator_problem()
-    need(problem is None, problem or "")
-    with NodeEmulator() as emu:
-        yield emu
 
 
 @pytest.fixture

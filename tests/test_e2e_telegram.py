@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -43,14 +43,12 @@ from bot.render.telegram import TEXT_LIMIT, render_digest, utf16_len
 from bot.runner import build_core, make_poll_job
 from bot.summarize.base import get_summarizer
 from tests import feedserver
-from tests.conftest import need
 from tests.crash_worker import FakeClock
 from tests.feedserver import FeedServer
 from tests.peers.telegram_emulator import (
     FakeChat,
     FixupProxy,
     NodeEmulator,
-    emulator_problem,
     telegram_html_error,
 )
 
@@ -189,14 +187,6 @@ class ScriptedProxy(FixupProxy):
         return web.json_response(
             {"ok": False, "error_code": 500, "description": "held by the test"}, status=500
         )
-
-
-@pytest.fixture(scope="module")
-def node() -> Iterator[NodeEmulator]:
-    problem = emulator_problem()
-    need(problem is None, problem or "")
-    with NodeEmulator() as emu:
-        yield emu
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import through chat.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,14 +32,12 @@ from bot.models import ChannelRef, Feed
 from bot.runner import Composer, build_core, make_poll_job
 from bot.summarize.base import get_summarizer
 from tests import feedserver
-from tests.conftest import need
 from tests.crash_worker import FakeClock
 from tests.feedserver import FeedServer
 from tests.peers.telegram_emulator import (
     FakeChat,
     FixupProxy,
     NodeEmulator,
-    emulator_problem,
     telegram_html_error,
 )
 from tests.tenancy_helpers import (
@@ -58,14 +56,6 @@ feed_server = feedserver.feed_server
 
 OPERATOR, ADMIN, MEMBER, STRANGER = 99, 7, 42, 555
 GROUP_ID = -1001800
-
-
-@pytest.fixture(scope="module")
-def node() -> Iterator[NodeEmulator]:
-    problem = emulator_problem()
-    need(problem is None, problem or "")
-    with NodeEmulator() as emu:
-        yield emu
 
 
 @pytest.fixture

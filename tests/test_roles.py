@@ -36,9 +36,8 @@ from bot.render.telegram import render_digest
 from bot.store import open_store
 from bot.store.sql import KEEP_PER_FEED
 from tests import feedserver
-from tests.conftest import need
 from tests.feedserver import FeedServer
-from tests.peers.telegram_emulator import NodeEmulator, emulator_problem
+from tests.peers.telegram_emulator import NodeEmulator
 from tests.test_e2e_telegram import Planned, ScriptedProxy, check_digest_parts, story_feed
 
 feed_server = feedserver.feed_server
@@ -73,14 +72,6 @@ def pg_db(pg_url: str) -> Iterator[str]:
         yield pg_url.rsplit("/", 1)[0] + "/" + name
     finally:
         asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
-@pytest.fixture(scope="module")
-def node() -> Iterator[NodeEmulator]:
-    problem = emulator_problem()
-    need(problem is None, problem or "")
-    with NodeEmulator() as emu:
-        yield emu
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -31,21 +31,12 @@ from bot.adapters.telegram import create
 from bot.app import App
 from bot.config import Settings
 from bot.runner import build_core, make_summarizer
-from tests.conftest import need
-from tests.peers.telegram_emulator import FixupProxy, NodeEmulator, emulator_problem
+from tests.peers.telegram_emulator import FixupProxy, NodeEmulator
 
 pytestmark = pytest.mark.telegram_emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = 4242
-
-
-@pytest.fixture(scope="module")
-def node() -> Iterator[NodeEmulator]:
-    problem = emulator_problem()
-    need(problem is None, problem or "")
-    with NodeEmulator() as emu:
-        yield emu
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,13 +48,11 @@ from bot.models import (
     TopicResult,
 )
 from bot.render.telegram import render_digest, to_plain
-from tests.conftest import need
 from tests.peers.telegram_emulator import (
     BOT_USERNAME,
     FakeChat,
     FixupProxy,
     NodeEmulator,
-    emulator_problem,
 )
 
 emulator = pytest.mark.telegram_emulator
@@ -72,14 +70,6 @@ class EchoCore:
             text=f"echo {inv.command} [{inv.args}] admin={inv.is_admin} kind={inv.chat_kind} <ok>",
             lang="en",
         )
-
-
-@pytest.fixture(scope="module")
-def node() -> Iterator[NodeEmulator]:
-    problem = emulator_problem()
-    need(problem is None, problem or "")
-    with NodeEmulator() as emu:
-        yield emu
 
 
 @pytest.fixture
