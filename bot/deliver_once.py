@@ -36,6 +36,8 @@ async def deliver_once(
     when = now or datetime.now(UTC)
     report = await run_due(app.store, when, compose=compose, dry_run=dry_run)
     verb = "would queue" if dry_run else "queued"
+    if report.busy:
+        print("another process is composing the due digests: left to it", file=out)
     print(
         f"due {report.due}: {report.composes} composes, {verb} {report.queued}, "
         f"{report.skipped_empty} empty",

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -106,6 +107,7 @@ class ComposeStore(StoryReader, Protocol):
         self, delivery: Delivery, *, advance: Subscription | None = None
     ) -> Delivery | None: ...
     async def chat_source_urls(self, channel: ChannelRef) -> frozenset[str]: ...
+    def compose_turn(self) -> AbstractAsyncContextManager[bool]: ...
 
 
 def _utcnow() -> datetime:
@@ -358,6 +360,7 @@ class DueReport:
     queued: int = 0
     composes: int = 0
     skipped_empty: int = 0
+    busy: bool = False  # another process was composing: this pass did nothing
     # key -> how many subscriptions got its digest (non-empty ones)
     keys: dict[ComposeKey, int] = field(default_factory=dict)
 
@@ -447,8 +450,30 @@ async def run_due(
     "nothing new"; the schedule still advances. /digest (asked for) shows an empty digest.
     ``dry_run`` composes but neither queues nor advances anything.
     """
-    composer: ComposeFn = compose or compose_digest
     report = DueReport()
+    if dry_run:  # reads only: no turn needed
+        await _run_due(store, now, compose, batch, skip_empty, dry_run, report)
+        return report
+    async with store.compose_turn() as mine:
+        if not mine:
+            # Another worker is composing: the same subscriptions would be composed twice.
+            log.debug("compose: another process has the turn; skipping this pass")
+            report.busy = True
+            return report
+        await _run_due(store, now, compose, batch, skip_empty, dry_run, report)
+    return report
+
+
+async def _run_due(
+    store: ComposeStore,
+    now: datetime,
+    compose: ComposeFn | None,
+    batch: int,
+    skip_empty: bool,
+    dry_run: bool,
+    report: DueReport,
+) -> None:
+    composer: ComposeFn = compose or compose_digest
     payloads: dict[ComposeKey, str | None] = {}  # None: the digest was empty
     schedules: dict[tuple[str, str], tuple[timedelta, datetime | None]] = {}
     # Keys that differ only in language, time zone, length or keywords read the same window.
@@ -459,7 +484,7 @@ async def run_due(
         subs = await store.due_subscriptions(now, limit=batch, offset=len(seen) if dry_run else 0)
         subs = [s for s in subs if s.id is not None and s.id not in seen]
         if not subs:
-            return report
+            return
         seen.update(s.id for s in subs if s.id is not None)
         report.due += len(subs)
         sources = await store.chat_source_sets([s.channel for s in subs])

@@ -356,3 +356,47 @@ async def test_cli_deliver_once_dry_run_then_send(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "due 0: 0 composes, queued 0, 0 empty" in again.stdout
     assert "sent 0" in again.stdout
+
+
+async def test_two_composers_at_once_compose_each_subscription_once(
+    backend: Backend, store: SQLStore
+) -> None:
+    """Two workers' compose ticks overlap (a second store object is a second process's
+    connection pool): one composes, the other finds the turn taken and does nothing, so no
+    subscription is composed twice; the turn is free again afterwards."""
+    for n in range(1, 5):
+        await subscribe(store, n, lang="id" if n % 2 else "en")
+    other = (
+        store  # SQLite: one process, one store (another process would share the file)
+        if backend.url.startswith("sqlite")
+        else await open_store(backend.url, connect_args=backend.connect_args)
+    )
+    started, release = asyncio.Event(), asyncio.Event()
+
+    class HeldCompose(CountingCompose):
+        async def __call__(self, store: StoryReader, **kw: Any) -> Digest:
+            started.set()
+            await release.wait()  # the first composer is mid-run while the second starts
+            return await super().__call__(store, **kw)
+
+    first, second = HeldCompose(), CountingCompose()
+    try:
+        running = asyncio.create_task(run_due(store, NOW, compose=first))
+        await asyncio.wait_for(started.wait(), 30)
+        skipped = await run_due(other, NOW, compose=second)
+        release.set()
+        done = await running
+
+        assert skipped.busy
+        assert (skipped.due, skipped.composes, second.calls) == (0, 0, [])
+        assert not done.busy
+        assert done.due == done.queued == 4
+        assert len(first.calls) == done.composes == 2  # id and en
+        assert len(await store.list_deliveries()) == 4
+        # The turn was given back: the next pass runs (nothing is due any more).
+        again = await run_due(other, NOW + timedelta(minutes=1), compose=second)
+        assert not again.busy
+    finally:
+        release.set()
+        if other is not store:
+            await other.close()

@@ -11,6 +11,7 @@ out); tests and other backends may provide their own object with these methods.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -240,6 +241,11 @@ class Store(Protocol):
     ) -> list[Subscription]:
         """Unpaused, non-instant subscriptions with ``next_run_at <= now``, earliest first
         (``offset`` skips that many: a dry run pages through what it does not advance)."""
+        ...
+
+    def compose_turn(self) -> AbstractAsyncContextManager[bool]:
+        """Whether this process may compose due digests now (True for one holder at a time
+        across every process on the store; False at once, never waiting, for the others)."""
         ...
 
     async def chat_source_sets(

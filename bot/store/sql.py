@@ -95,6 +95,7 @@ _MAX_ERROR: Final = 2000
 # PostgreSQL NOTIFY channel raised when work for a sender is committed (bot.wakeup listens).
 WORK_CHANNEL: Final = "warta_work"
 _ADVISORY_LOCK: Final = 0x5741525441  # "WARTA": one migrator at a time on PostgreSQL
+_COMPOSE_LOCK: Final = 0x57415254414344  # "WARTACD": one composer of due digests at a time
 KEEP_PER_FEED: Final = 500  # newest stories kept per feed by retention: beyond any feed's window
 _ADD: Final = "add"  # chat_sources.mode: the chat added this feed
 _OFF: Final = "off"  # chat_sources.mode: the chat switched this default off
@@ -403,6 +404,7 @@ class SQLStore:
         self._pg = engine.dialect.name == "postgresql"
         # SQLite has one writer: queue writers here instead of in SQLite's busy handler.
         self._lock: asyncio.Lock | None = None if self._pg else asyncio.Lock()
+        self._compose_lock = asyncio.Lock()
         self._closed = False
         self._work_listeners: list[Callable[[], None]] = []
         # Claims this process has not settled yet, released on a graceful stop.
@@ -466,6 +468,45 @@ class SQLStore:
                     await stack.enter_async_context(self._lock)
                 conn = await stack.enter_async_context(self._write_engine.begin())
                 yield conn
+
+    @contextlib.asynccontextmanager
+    async def compose_turn(self) -> AsyncIterator[bool]:
+        """Whether this process may compose due digests now: True for one holder at a time,
+        False (at once, never waiting) while another holds the turn. On PostgreSQL the turn is
+        a session advisory lock on a connection held for the block, so workers on any machine
+        never compose the same subscriptions twice, and a killed holder's turn ends with its
+        connection. On SQLite (one machine) it is this process's; another process composing
+        the same run is still harmless: the delivery key keeps one row."""
+        if not self._pg:
+            if self._compose_lock.locked():
+                yield False
+                return
+            async with self._compose_lock:
+                yield True
+            return
+        with _mapped_errors():
+            conn = await self._engine.connect()
+            try:
+                lock = text("SELECT pg_try_advisory_lock(:k)")
+                got = bool((await conn.execute(lock, {"k": _COMPOSE_LOCK})).scalar())
+                await conn.commit()
+            except BaseException:
+                await conn.close()
+                raise
+        try:
+            yield got
+        finally:
+            try:
+                if got:
+                    unlock = text("SELECT pg_advisory_unlock(:k)")
+                    await conn.execute(unlock, {"k": _COMPOSE_LOCK})
+                    await conn.commit()
+            except Exception:
+                # A connection that may still hold the lock must never go back to the pool.
+                log.warning("could not release the compose turn; dropping its connection")
+                await conn.invalidate()
+            finally:
+                await conn.close()
 
     def _insert(self, tbl: Any) -> sqlite.Insert | postgresql.Insert:
         return postgresql.insert(tbl) if self._pg else sqlite.insert(tbl)
