@@ -7,6 +7,7 @@ pacer's own bookkeeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,3 +137,28 @@ async def test_run_forever_sleeps_until_the_next_feed_is_due(
     assert feed_server.stats("/now.xml").requests == 1
     assert feed_server.stats("/later.xml").requests == 1
     assert report.feeds == 2
+
+
+async def test_claims_are_short_renewed_while_held_and_free_soon_after_a_poller_dies(
+    store: SQLStore, feed_server: FeedServer
+) -> None:
+    """A 1.5-s lease on feeds that take 4 s to answer: while the poller lives, no other
+    poller can claim them (the lease is renewed); when it dies mid-poll (its task cancelled,
+    as a process killed outright stops renewing), they are due again within one lease."""
+    slow = [feed_server.add_slow(f"/slow{i}.xml", RSS, delay_s=4.0) for i in range(3)]
+    now = datetime.now(UTC)
+    for path in slow:
+        await store.add_feed(Feed(url=feed_server.url(path), next_check_at=now))
+    async with Fetcher(allow_loopback=True, allow_private=True) as fetcher:
+        pacer = Pacer(store, fetcher, concurrency=3, per_host=3, lease_s=1.5)
+        polling = asyncio.create_task(pacer.run_once())
+        await asyncio.sleep(3.0)  # two lease lengths: without renewal the claims ran out
+        assert feed_server.total_requests >= 1  # the poller is inside a slow answer
+        assert await store.claim_due_feeds(datetime.now(UTC), limit=10) == []
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+    # Dead: nothing renews its claims any more, so they run out within one lease.
+    await asyncio.sleep(2.0)
+    again = await store.claim_due_feeds(datetime.now(UTC), limit=10)
+    assert sorted(f.url for f in again) == sorted(feed_server.url(p) for p in slow)

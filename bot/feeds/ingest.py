@@ -18,7 +18,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ from bot.errors import FeedError
 from bot.feeds.batching import Coalescer
 from bot.feeds.cpu import CpuWork
 from bot.feeds.feedwork import BuildSpec, build, build_job, outline, outline_job, pending
+from bot.feeds.leases import FEED_LEASE_S, FeedLeases
 from bot.feeds.poll_timing import after_failure, after_success
 from bot.models import Feed, FetchResult, ParsedFeed, Story
 from bot.topic import TopicScorer
@@ -71,7 +72,6 @@ class IngestStore(Protocol):
 
 # Claimed feeds are held this long and renewed every third of it while the poll runs, so a
 # killed worker's feeds are due again within seconds, however long its batch takes.
-FEED_LEASE_S = 15.0
 
 
 @dataclass(slots=True)
@@ -366,32 +366,10 @@ async def hold_feed_leases(
 ) -> AsyncIterator[None]:
     """Renew the claim on ``feeds`` (their ``next_check_at`` as claimed) every third of
     ``lease_s`` until the block ends. Feeds saved meanwhile keep their saved time."""
-    held: dict[datetime, list[str]] = {}
-    for feed in feeds:
-        if feed.next_check_at is not None:
-            held.setdefault(feed.next_check_at, []).append(feed.url)
-
-    async def renew() -> None:
-        # Real time: the lease guards against a real process dying mid-poll.
-        while True:
-            await asyncio.sleep(max(0.5, lease_s / 3))
-            until = datetime.now(UTC) + timedelta(seconds=lease_s)
-            for lease, urls in list(held.items()):
-                try:
-                    await store.extend_feed_leases(urls, lease, until)
-                except Exception:  # a missed renewal only shortens the lease
-                    log.warning("feed lease renewal failed", exc_info=True)
-                    continue
-                held.pop(lease)
-                held.setdefault(until, []).extend(urls)
-
-    task = asyncio.create_task(renew(), name="feed-leases")
-    try:
+    leases = FeedLeases(store, lease_s)
+    leases.took(feeds)
+    async with leases.keep():
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 class _Bar(Protocol):

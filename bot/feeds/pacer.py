@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from bot.feeds.cpu import CpuWork
 from bot.feeds.ingest import Batches, FeedFetcher, IngestStore, PollReport, poll_one
+from bot.feeds.leases import FEED_LEASE_S, FeedLeases
 from bot.models import Feed, Story
 from bot.topic import TopicScorer
 
@@ -54,7 +55,8 @@ class Pacer:
         concurrency: int = 50,
         per_host: int = 4,
         claim_max: int = 200,
-        lease_s: float = 300,
+        # Short and renewed while held: a killed process's feeds are due again within it.
+        lease_s: float = FEED_LEASE_S,
         # Feeds added by a chat are due at once; a sleeping pacer looks again this often.
         idle_max_s: float = 30.0,
         clock: Callable[[], datetime] | None = None,
@@ -84,14 +86,16 @@ class Pacer:
         """Poll every feed due now (including those that fall due no later than now while
         this runs is not promised: the claim time is fixed at the start, so this ends)."""
         start = self.clock()
-        return await self._drive(lambda: start, stop=None)
+        async with FeedLeases(self.store, self.lease_s).keep() as leases:
+            return await self._drive(lambda: start, stop=None, leases=leases)
 
     async def run_forever(self, stop: asyncio.Event) -> PollReport:
         """Poll as feeds fall due until ``stop`` is set; running polls are finished first."""
-        return await self._drive(self.clock, stop=stop)
+        async with FeedLeases(self.store, self.lease_s).keep() as leases:
+            return await self._drive(self.clock, stop=stop, leases=leases)
 
     async def _drive(
-        self, claim_time: Callable[[], datetime], stop: asyncio.Event | None
+        self, claim_time: Callable[[], datetime], stop: asyncio.Event | None, leases: FeedLeases
     ) -> PollReport:
         total = PollReport()
         running: dict[asyncio.Future[Any], tuple[Feed, PollReport]] = {}
@@ -145,6 +149,7 @@ class Pacer:
             batch = finished[:]
             finished.clear()
             await self.store.save_feeds([feed for feed, _ in batch])
+            leases.settled(feed.url for feed, _ in batch)
             stories: list[Story] = []
             for _, report in batch:
                 total.merge(report)
@@ -178,6 +183,7 @@ class Pacer:
                         claim_time(), limit=want, lease_s=self.lease_s
                     )
                     self.claims += 1
+                    leases.took(feeds)
                     for feed in feeds:
                         place(feed)
                     retry_at = None

@@ -1320,13 +1320,20 @@ class SQLStore:
     async def extend_feed_leases(
         self, urls: Collection[str], held: datetime, until: datetime
     ) -> None:
+        moved: list[tuple[int, str]] = []
         async with self._write() as conn:
             for chunk in _chunks(list(urls)):
-                await conn.execute(
+                result = await conn.execute(
                     update(feeds)
                     .where(feeds.c.url.in_(chunk), feeds.c.next_check_at == held)
                     .values(next_check_at=until)
+                    .returning(feeds.c.id, feeds.c.url)
                 )
+                moved.extend((int(r.id), str(r.url)) for r in result)
+        # The renewed lease is the claim's token now: a graceful stop hands back by it.
+        for id_, url in moved:
+            if url in self.held.urls:
+                self.held.took_feed(id_, url, until)
 
     async def enqueue_deliveries(
         self,
