@@ -347,6 +347,51 @@ async def test_sigterm_releases_a_held_delivery_to_another_sender(
     assert len(done.sent_parts) == len(parts)
 
 
+async def test_a_killed_workers_feed_is_polled_by_another_within_seconds(
+    tmp_path: Path, pg_db: str, feed_server: FeedServer
+) -> None:
+    """kill -9 mid-fetch: nothing is handed back, but the claim's short lease is no longer
+    renewed, so a second worker takes the feed over once it runs out (15 s), not minutes."""
+    now = datetime.now(UTC)
+    body = story_feed(now)
+    answer = asyncio.Event()
+
+    async def slow(_request: web.Request) -> web.Response:
+        await answer.wait()  # the first worker's fetch hangs until it is killed
+        return web.Response(body=body, content_type="application/rss+xml")
+
+    url = feed_server.url(feed_server.add_handler("/slow.xml", slow))
+    # The fetch may hang longer than a lease without timing out.
+    env = role_env(tmp_path, pg_db, [url], WARTA_FETCH_TIMEOUT_S="120")
+    first = await Role(tmp_path, env, "worker").start()
+    second: Role | None = None
+    try:
+        await until("the fetch in flight", lambda: feed_server.stats("/slow.xml").in_flight, first)
+        # Held for longer than a lease: the first worker keeps renewing its claim.
+        await asyncio.sleep(20)
+        assert first.alive()
+        async with await open_store(pg_db) as store:
+            assert await store.claim_due_feeds(datetime.now(UTC), limit=5) == []
+        assert first.proc is not None
+        first.proc.kill()
+        await first.proc.wait()
+        answer.set()
+        killed_at = time.monotonic()
+        second = await Role(tmp_path, env, "worker").start()
+
+        async def stored() -> bool:
+            return len(await stories_of(pg_db, url)) == STORIES
+
+        # The deadline is the peer's (60 s); the lease the feed waits out is 15 s.
+        await until("the second worker storing the feed", stored, second, deadline_s=60)
+        assert time.monotonic() - killed_at < 60
+    finally:
+        await first.stop()
+        if second is not None:
+            assert await second.stop() == 0, second.output()[-3000:]
+    assert feed_server.stats("/slow.xml").requests == 2  # once each: no other poll between
+
+
 async def test_sigterm_releases_a_feed_being_polled_to_another_worker(
     tmp_path: Path, pg_db: str, feed_server: FeedServer
 ) -> None:
@@ -371,7 +416,7 @@ async def test_sigterm_releases_a_feed_being_polled_to_another_worker(
         feed = await store.get_feed(url)
     assert feed is not None
     assert feed.next_check_at is not None
-    # Due again now, not at the end of the 300 s claim lease.
+    # Due again now, not at the end of the claim's lease.
     assert feed.next_check_at <= datetime.now(UTC)
 
     answer.set()
