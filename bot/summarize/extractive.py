@@ -181,14 +181,32 @@ def _stem_en(word: str) -> str:
     return word
 
 
+def _content_word(token: str, lang: str) -> str:
+    """``token`` as a content word of ``lang``, or "" for a stopword or a lone letter."""
+    if token in stopwords(lang) or (len(token) < 2 and not token.isdigit()):
+        return ""
+    return _stem_en(token) if lang == "en" else token
+
+
+# token -> _content_word(token, lang), per language. News repeats its words, so most tokens
+# are answered here instead of by the stopword and suffix checks; the vocabulary a process
+# meets keeps growing, so a full memo starts over.
+_CONTENT_WORDS: dict[str, dict[str, str]] = {}
+_CONTENT_WORDS_MAX = 1 << 16
+
+
 def content_tokens(sentence: str, lang: str) -> list[str]:
     """Lowercased content words of ``sentence`` (stopwords dropped; English lightly stemmed)."""
-    stop = stopwords(lang)
+    memo = _CONTENT_WORDS.get(lang)
+    if memo is None or len(memo) > _CONTENT_WORDS_MAX:
+        memo = _CONTENT_WORDS[lang] = {}
     out: list[str] = []
     for token in _TOKEN.findall(sentence.lower()):
-        if token in stop or (len(token) < 2 and not token.isdigit()):
-            continue
-        out.append(_stem_en(token) if lang == "en" else token)
+        word = memo.get(token)
+        if word is None:
+            word = memo[token] = _content_word(token, lang)
+        if word:
+            out.append(word)
     return out
 
 
@@ -457,11 +475,11 @@ class _Candidate:
     bullet: str
     terms: frozenset[str]  # of the bullet as shown: a shortened sentence says less
     weight: float = 0.0  # its terms' document weight per sqrt(word): what it could cover
+    full: float = 0.0  # its terms' document weight
 
 
-def _covered_share(c: _Candidate, remaining: dict[str, float], weights: dict[str, float]) -> float:
-    full = sum(weights.get(t, 0.0) for t in c.terms)
-    return sum(remaining.get(t, 0.0) for t in c.terms) / full if full else 0.0
+def _covered_share(c: _Candidate, remaining: dict[str, float]) -> float:
+    return sum(remaining.get(t, 0.0) for t in c.terms) / c.full if c.full else 0.0
 
 
 def _value(c: _Candidate, picked: int, novelty: float, top_weight: float) -> float:
@@ -495,7 +513,8 @@ def _select(
         if t in remaining:
             remaining[t] *= _HEADLINE_COVERED
     for c in pool:
-        c.weight = sum(weights.get(t, 0.0) for t in c.terms) / max(1, len(c.terms)) ** _LENGTH_EXP
+        c.full = sum(weights.get(t, 0.0) for t in c.terms)
+        c.weight = c.full / max(1, len(c.terms)) ** _LENGTH_EXP
     top_weight = max(c.weight for c in pool) or 1.0
     # Spreading over paragraphs only makes sense when there are enough of them.
     spread = len({s.paragraph for s in sentences}) > count
@@ -509,7 +528,7 @@ def _select(
     while pool and len(chosen) < count:
         best_i, best_value = -1, -math.inf
         for i, c in enumerate(pool):
-            value = _value(c, len(chosen), _covered_share(c, remaining, weights), top_weight)
+            value = _value(c, len(chosen), _covered_share(c, remaining), top_weight)
             paragraph = c.sentence.paragraph
             if spread and paragraph > 0:
                 value *= _SAME_PARAGRAPH ** sum(p.sentence.paragraph == paragraph for p in chosen)
@@ -564,7 +583,8 @@ def summarize_text(
             continue
         short = shorten(s.text, max_chars)
         if short is not None:
-            pool.append(_Candidate(s, short, frozenset(content_tokens(short, lang))))
+            terms = s.terms if short == s.text else frozenset(content_tokens(short, lang))
+            pool.append(_Candidate(s, short, terms))
     # Three bullets unless the caller's bounds say otherwise; fewer only when the text is short.
     count = min(max_bullets, max(min_bullets, _QUICK_FACTS))
     chosen = _select(pool, sentences, headline_tokens, count)
