@@ -378,16 +378,19 @@ class TopicScorer:
         # pattern id -> offsets where it may match; None: casefolding moved offsets, scan all.
         at = self._scan.candidates(doc, folded) if exact else None
 
-        # Mask false friends with spaces so offsets (and unit boundaries) stay put.
-        chars = list(doc)
+        # Mask false friends with spaces so offsets (and unit boundaries) stay put. The list of
+        # characters is made only for a story that has one (most have none).
+        chars: list[str] | None = None
         for name, sid, pattern in self._false_friends:
             if at is not None and sid not in at:
                 continue
             for m in _matches(pattern, doc, at, sid):
+                if chars is None:
+                    chars = list(doc)
                 chars[m.start() : m.end()] = " " * (m.end() - m.start())
                 if f"neg:{name}" not in matched_neg:
                     matched_neg.append(f"neg:{name}")
-        masked = "".join(chars)
+        masked = doc if chars is None else "".join(chars)
         if matched_neg and at is not None:
             # Masking can put a space where a word character stood, next to a term; the terms
             # run on the masked text, so look for their places there (spaces fold 1:1).
