@@ -388,7 +388,9 @@ class _Sentence:
     tokens: list[str]
     candidate: bool
     terms: frozenset[str] = frozenset()
+    words: int = 0
     prior: float = 0.0
+    prepared: bool = False  # fact, action and quality are known
     fact: float = 0.0
     action: bool = False
     quality: float = 1.0
@@ -402,10 +404,13 @@ def _facts(sentence: str, low: str, words: AbstractSet[str]) -> float:
     return 0.4 * number + 0.25 * unit + 0.35 * min(names, 3) / 3
 
 
+def _length_quality(length: int) -> float:
+    return 0.7 if length < 9 else (0.85 if length > 55 else 1.0)
+
+
 def _quality(sentence: str, low: str, words: AbstractSet[str], fact: float) -> float:
     """A multiplier below 1 for sentences that read as background, opinion or a bare quote."""
-    length = len(sentence.split())
-    q = 0.7 if length < 9 else (0.85 if length > 55 else 1.0)
+    q = _length_quality(len(sentence.split()))
     if _BACKGROUND.found(sentence, low, words):
         q *= _BACKGROUND_Q
     if _OPINION_WORDS.found(sentence, low, words):
@@ -432,7 +437,7 @@ def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
         candidate = words >= 6 and (complete or words >= 12) and not _DANGLING.match(text)
         if candidate and _PRONOUN_SPEAKER.search(text) and words < 25:
             candidate = False
-        sentences.append(_Sentence(i, p, text, toks, candidate, frozenset(toks)))
+        sentences.append(_Sentence(i, p, text, toks, candidate, frozenset(toks), words))
     return sentences
 
 
@@ -450,11 +455,11 @@ def _term_weights(sentences: list[_Sentence]) -> dict[str, float]:
     return {t: 1.0 + math.log(n) for t, n in df.items()}
 
 
-def _prepare(s: _Sentence, count: int) -> None:
-    """The parts of a candidate's value that do not change while picking (of ``count``)."""
+def _prepare(s: _Sentence) -> None:
+    """The parts of a candidate's value that do not change while picking, but its prior."""
     low = s.text.lower()
     words = _words(low)
-    s.prior = _position(s.index, count)
+    s.prepared = True
     s.fact = _facts(s.text, low, words)
     s.action = _ACTION.found(s.text, low, words)
     s.quality = _quality(s.text, low, words, s.fact)
@@ -494,6 +499,23 @@ def _value(c: _Candidate, picked: int, novelty: float, top_weight: float) -> flo
     )
 
 
+# Above any sentence's fact score (at most 1, give or take a rounding).
+_FACT_CEILING = 1.01
+
+
+def _value_ceiling(c: _Candidate, picked: int, novelty: float, top_weight: float) -> float:
+    """At least ``_value`` whatever the cues of the sentence say: the same sum with the most a
+    fact score, a demand verb and the quality of a sentence of its length can give. (Each
+    term is no less than its counterpart, and rounding keeps that order.)"""
+    s = c.sentence
+    return _length_quality(s.words) * (
+        _W_COVER * novelty * c.weight / top_weight
+        + _W_POSITION * _POSITION_DECAY ** (picked - 1) * s.prior
+        + _W_FACT * _FACT_CEILING
+        + _W_ACTION * True
+    )
+
+
 def _select(
     pool: list[_Candidate],
     sentences: list[_Sentence],
@@ -523,17 +545,23 @@ def _select(
 
     pool = sorted(pool, key=lambda c: c.sentence.index)
     chosen = [pool.pop(0)]  # the lead anchors the summary
-    # Only the candidates after the lead are ever valued: the cue checks are most of a
-    # summary's cost, so sentences that cannot be picked skip them.
     for c in pool:
-        _prepare(c.sentence, len(sentences))
+        c.sentence.prior = _position(c.sentence.index, len(sentences))
     while pool and len(chosen) < count:
         best_i, best_value = -1, -math.inf
         for i, c in enumerate(pool):
-            value = _value(c, len(chosen), _covered_share(c, remaining), top_weight)
+            novelty = _covered_share(c, remaining)
             paragraph = c.sentence.paragraph
+            same = 1.0  # x * 1.0 is x exactly
             if spread and paragraph > 0:
-                value *= _SAME_PARAGRAPH ** sum(p.sentence.paragraph == paragraph for p in chosen)
+                same = _SAME_PARAGRAPH ** sum(p.sentence.paragraph == paragraph for p in chosen)
+            if not c.sentence.prepared:
+                # The cue checks are most of a summary's cost: a candidate that could not beat
+                # the best so far even with every cue for it is never checked (nor is the lead).
+                if _value_ceiling(c, len(chosen), novelty, top_weight) * same <= best_value:
+                    continue
+                _prepare(c.sentence)
+            value = _value(c, len(chosen), novelty, top_weight) * same
             if value > best_value:
                 best_i, best_value = i, value
         pick = pool.pop(best_i)
