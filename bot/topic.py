@@ -53,7 +53,10 @@ _REPO_TOPICS = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
 # prefixes (me-, ber-, di-) are left out on purpose: "bergambar" is not "gambar".
 _SUFFIX = r"(?:s|es|'s|’s|-?nya|lah|pun)?"
 _SEP = r"[\s\-‐‑–]+"
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+")
+# Ends where a sentence ends: its end mark, closing quotes or brackets, then the space. The mark
+# is part of the match, not a lookbehind: the regex engine can skip ahead to a mark, while a
+# lookbehind is tried at every offset (the cuts, the matches' ends, are the same).
+_SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*\s+")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 
