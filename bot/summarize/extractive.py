@@ -605,8 +605,8 @@ def summarize_text(
             if s.text == headline:
                 continue
         elif (
-            _jaccard(set(s.tokens), headline_tokens) >= _DUP_HEADLINE
-            and len(set(s.tokens) - headline_tokens) < _NEW_FACTS_MIN
+            _jaccard(s.terms, headline_tokens) >= _DUP_HEADLINE
+            and len(s.terms - headline_tokens) < _NEW_FACTS_MIN
         ):
             # It repeats the headline. A lead that restates the headline but adds names,
             # numbers or a cause ("Citra Maharani", "enam", "setelah promotor beralih") stays.
