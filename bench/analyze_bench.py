@@ -3,6 +3,7 @@
     python -m bench.analyze_bench [--baseline-rev 18865d5] [--reps 5]
     python -m bench.analyze_bench --baseline PATH        # an unpacked older tree instead
     python -m bench.analyze_bench --only poll --poll-feeds 2000   # + bench.poll_bench, both trees
+    python -m bench.analyze_bench --only throughput --copies 10 --reps 3  # the issue's figure
 
 The baseline is the tree at ``--baseline-rev`` (default: the commit before the issue-8 analysis
 work), unpacked with ``git archive`` into a temporary directory; both trees run with this
@@ -12,6 +13,10 @@ over ``--reps`` runs:
 * ``warta analyze`` on ../shared/corpora/summaries/dev.jsonl: articles/s of the whole process
   (wall and CPU, start-up and lexicon build included) and in-process (analysis only, after one
   warm-up pass);
+* ``warta analyze`` on the corpus repeated ``--copies`` times (10: 2,000 lines), the issue's
+  figure: articles/s of the whole process (wall, and CPU in brackets), with bullets for every
+  story (the default) and with ``--lazy-bullets`` (the poll's rule), runs of the two trees
+  interleaved (noise from other load hits both alike); "n/a" where a tree has no such flag;
 * the language model: resident memory it keeps once loaded (RSS growth over the interpreter
   with numpy imported), the peak while loading (ru_maxrss growth), and its load time;
 * ``warta health`` and ``warta --help``: wall time of the whole process, and how many modules
@@ -138,6 +143,48 @@ def bench_analyze(trees: dict[str, Path], reps: int) -> None:
     print("(in-process: CPU time of analyze_lines over the corpus after a warm-up pass)")
 
 
+def bench_throughput(trees: dict[str, Path], reps: int, copies: int) -> None:
+    lines = [ln for ln in CORPUS.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    n = len(lines) * copies
+    modes = {"bullets: all": [], "--lazy-bullets": ["--lazy-bullets"]}
+    print(
+        f"\n## warta analyze on {CORPUS.name} x{copies} ({n} articles), whole process,"
+        f" median of {reps}"
+    )
+    print(f"{'tree':<9}" + "".join(f" {mode + ' art/s (CPU)':>28}" for mode in modes))
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / f"{CORPUS.stem}-x{copies}.jsonl"
+        big.write_text("\n".join(lines * copies) + "\n", encoding="utf-8")
+        runs: dict[tuple[str, str], list[tuple[float, float]] | None] = {
+            (name, mode): [] for name in trees for mode in modes
+        }
+        for _ in range(reps):
+            for (name, mode), got in runs.items():
+                if got is None:
+                    continue
+                try:
+                    wall, cpu, out, _ = _run(
+                        trees[name], ["-m", "bot", "analyze", *modes[mode], str(big)]
+                    )
+                except SystemExit:  # the tree has no such flag (argparse exits 2)
+                    runs[name, mode] = None
+                    continue
+                assert len(out.splitlines()) == n
+                got.append((wall, cpu))
+    for name in trees:
+        cells = []
+        for mode in modes:
+            got = runs[name, mode]
+            if not got:
+                cells.append(f"{'n/a':>28}")
+                continue
+            wall = statistics.median(w for w, _ in got)
+            cpu = statistics.median(c for _, c in got)
+            cells.append(f"{f'{n / wall:.0f} ({n / cpu:.0f})':>28}")
+        print(f"{name:<9}" + "".join(f" {cell}" for cell in cells))
+    print("(wall: articles / median wall s of the whole process; CPU: / median CPU s)")
+
+
 def bench_lang(trees: dict[str, Path], reps: int) -> None:
     print(f"\n## language model (id/ms/en), fresh process each, median of {reps}")
     print(f"{'model':<26} {'kept MB':>8} {'load peak MB':>12} {'load s':>7}")
@@ -198,7 +245,10 @@ def main() -> None:
     ap.add_argument("--baseline-rev", default="18865d5", help="git revision to compare with")
     ap.add_argument("--baseline", type=Path, help="an unpacked baseline tree instead")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--only", choices=["analyze", "lang", "cli", "poll"], action="append")
+    ap.add_argument(
+        "--only", choices=["analyze", "throughput", "lang", "cli", "poll"], action="append"
+    )
+    ap.add_argument("--copies", type=int, default=10, help="corpus copies for throughput")
     ap.add_argument("--poll-feeds", type=int, default=0, help="also run poll_bench (feeds)")
     args = ap.parse_args()
     if not CORPUS.is_file():
@@ -207,9 +257,11 @@ def main() -> None:
         base = args.baseline or _unpack(args.baseline_rev, Path(tmp))
         trees = {"baseline": base, "this": ROOT}
         print(f"baseline: {args.baseline or args.baseline_rev}; this: {ROOT.name}; {sys.version}")
-        only = set(args.only or ["analyze", "lang", "cli"])
+        only = set(args.only or ["analyze", "throughput", "lang", "cli"])
         if "analyze" in only:
             bench_analyze(trees, args.reps)
+        if "throughput" in only:
+            bench_throughput(trees, max(3, args.reps), args.copies)
         if "lang" in only:
             bench_lang(trees, args.reps)
         if "cli" in only:

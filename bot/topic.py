@@ -53,7 +53,10 @@ _REPO_TOPICS = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
 # prefixes (me-, ber-, di-) are left out on purpose: "bergambar" is not "gambar".
 _SUFFIX = r"(?:s|es|'s|’s|-?nya|lah|pun)?"
 _SEP = r"[\s\-‐‑–]+"
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+")
+# Ends where a sentence ends: its end mark, closing quotes or brackets, then the space. The mark
+# is part of the match, not a lookbehind: the regex engine can skip ahead to a mark, while a
+# lookbehind is tried at every offset (the cuts, the matches' ends, are the same).
+_SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*\s+")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 
@@ -378,16 +381,19 @@ class TopicScorer:
         # pattern id -> offsets where it may match; None: casefolding moved offsets, scan all.
         at = self._scan.candidates(doc, folded) if exact else None
 
-        # Mask false friends with spaces so offsets (and unit boundaries) stay put.
-        chars = list(doc)
+        # Mask false friends with spaces so offsets (and unit boundaries) stay put. The list of
+        # characters is made only for a story that has one (most have none).
+        chars: list[str] | None = None
         for name, sid, pattern in self._false_friends:
             if at is not None and sid not in at:
                 continue
             for m in _matches(pattern, doc, at, sid):
+                if chars is None:
+                    chars = list(doc)
                 chars[m.start() : m.end()] = " " * (m.end() - m.start())
                 if f"neg:{name}" not in matched_neg:
                     matched_neg.append(f"neg:{name}")
-        masked = "".join(chars)
+        masked = doc if chars is None else "".join(chars)
         if matched_neg and at is not None:
             # Masking can put a space where a word character stood, next to a term; the terms
             # run on the masked text, so look for their places there (spaces fold 1:1).

@@ -383,3 +383,72 @@ def test_lead_that_adds_facts_to_the_headline_is_kept() -> None:
         "en",
     )
     assert same.bullets == ("The labels seek damages of up to 150,000 dollars per work.",)
+
+
+# One cue a line where a phrase is concerned, so that each needle is the only way to its match.
+_CUE_CASES = [
+    "Scroll down for video",
+    "Click  here",
+    "PUBLISHED: 12:00, 3 May 2024",
+    "UPDATED: 13:00",
+    "READ MORE: the rest of the story",
+    "Baca juga: berita lain",
+    "Simak juga berita lain",
+    "Advertisement",
+    "Harga $5",
+    "Harga £5",
+    "Harga €5",
+    "Harga ¥5",
+    "Harga Rp.10",
+    "Harga US$ naik",
+    "Naik 50% kemarin",
+    "It rose 12 per  cent",
+    "Mereka meminta ganti rugi",
+    "Soal mengganti  rugi",
+    "Artists Called For more",
+    "The union calls for more",
+    "They want compensation",
+    "The site was shut down",
+    "AI art has become a major issue",
+    "AI art is becoming trend",
+    "AI is a hot topic",
+    "In recent years AI grew",
+    "Seni AI telah menjadi isu",
+    "Seni AI semakin populer",
+    "Seni AI ramai diperbincangkan",
+    "Selama beberapa tahun terakhir",
+    "Ia percaya bahwa itu benar",
+    "She feels that it is right",
+    "He felt that it was right",
+    "They were worried that it fails",
+    "Dia membayar DUA seniman dalam tiga hari; Two-thirds of ten people",
+    "The union asks, the studio sues, the city bans it; ban lunak and fine print",
+    "The critics believe, think and argue; mereka merasa khawatir",
+    "Reader comments and spreads are read as plain text, often tentang nothing",
+]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["_BOILERPLATE_SENTENCE", "_NUMBER_WORD", "_UNIT", "_ACTION", "_BACKGROUND", "_OPINION_WORDS"],
+)
+def test_cues_find_what_their_regex_finds(name: str) -> None:
+    """A cue answers as the one case-insensitive regex of its words and phrases would; its
+    word set and needles are only a cheaper way to the same answer (a needle missing from
+    a phrase would lose matches)."""
+    from bot.summarize import extractive
+
+    cue = getattr(extractive, name)
+    words = "|".join(sorted(cue.words))
+    parts = ([rf"\b(?:{words})\b"] if words else []) + (
+        [f"(?:{cue.phrases.pattern})"] if cue.phrases else []
+    )
+    regex = re.compile("|".join(parts), re.IGNORECASE | re.VERBOSE)
+    texts = [*_CUE_CASES, *(s.lower() for s in _CUE_CASES), *(s.upper() for s in _CUE_CASES)]
+    hits = 0
+    for text in texts:
+        low = text.lower()
+        expected = regex.search(text) is not None
+        assert cue.found(text, low, frozenset(re.findall(r"\w+", low))) == expected, text
+        hits += expected
+    assert 0 < hits < len(texts)

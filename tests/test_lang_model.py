@@ -9,6 +9,15 @@ from pathlib import Path
 import pytest
 
 from bot.lang.detect import LANGS, _get_identifier, detect_lang
+from bot.lang.model import (
+    SHIPPED,
+    CompactIdentifier,
+    cut_down,
+    load_compact,
+    read_compact,
+    source_digest,
+    write_compact,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -70,3 +79,40 @@ def test_every_dev_corpus_story_is_identified(corpus: str, shared_dir: Path) -> 
     wrong = [(gold, text[:80]) for gold, text in records if detect_lang(text) != gold]
     assert wrong == []
     assert len(records) >= 70
+
+
+def _same_model(a: CompactIdentifier, b: CompactIdentifier) -> bool:
+    return (
+        a.langs == b.langs
+        and a.rows == b.rows
+        and a.row_base == b.row_base
+        and a.output == b.output
+        and a.byte_class == b.byte_class
+        and a.weights.dtype == b.weights.dtype
+        and bool((a.weights == b.weights).all())
+        and bool((a.prior == b.prior).all())
+    )
+
+
+def test_shipped_cut_is_the_installed_py3langid_cut_down() -> None:
+    """The shipped file is what cutting the installed py3langid down gives, so a process
+    that loads it answers as one that cuts the model itself (after a py3langid upgrade:
+    `python -m bot.lang.model`)."""
+    shipped = read_compact(SHIPPED, source=source_digest())
+    assert shipped is not None, "shipped cut is stale: run python -m bot.lang.model"
+    assert _same_model(shipped, cut_down(LANGS))
+    assert _same_model(load_compact(LANGS), shipped)
+
+
+def test_a_cut_from_another_py3langid_file_is_not_used(tmp_path: Path) -> None:
+    path = tmp_path / "cut.npz"
+    model = _get_identifier()
+    write_compact(model, path, source="0" * 64)
+    assert read_compact(path, source=source_digest()) is None
+    again = read_compact(path, source="0" * 64)
+    assert again is not None
+    assert _same_model(again, model)
+    assert again.classify("The artists said the studio went too far.") == model.classify(
+        "The artists said the studio went too far."
+    )
+    assert read_compact(tmp_path / "missing.npz", source="0" * 64) is None

@@ -399,3 +399,23 @@ def test_atom_href_character_references_are_decoded() -> None:
     )
     feed = parse_feed(body)
     assert feed.entries[0].link == "https://a.example/p?utm_campaign=feed&fbclid=abc&id=7"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tidy text.\n\nNext paragraph.\nA line.", "tidy text.\n\nNext paragraph.\nA line."),
+        ("a \t b\u00a0\u00a0c\td", "a b c d"),
+        ("a  b", "a b"),
+        ("a \n  b", "a\nb"),
+        ("a\n \n\n b", "a\n\nb"),
+        ("a\n\n\nb", "a\n\nb"),
+        ("a\r\nb\rc\u2028d", "a\nb\nc\nd"),
+        ("a\u200b b\u00ad", "a b"),
+        ("  lead and tail  \n", "lead and tail"),
+    ],
+)
+def test_plain_text_whitespace(text: str, expected: str) -> None:
+    """Plain text keeps its paragraphs and lines; other whitespace runs become one space
+    (tidy text passes unchanged, whatever shortcut takes it)."""
+    assert html_to_text(text) == expected

@@ -82,11 +82,18 @@ _CHROME = re.compile(
 )
 # Inline credits, embed placeholders and excerpt marks inside a sentence: "(Foto: Antara/Budi)",
 # "[Gambas:Video CNN]", WordPress's "[…]".
+_INLINE_OPEN = (
+    r"[(\[](?:foto|photo|gambar|image|ilustrasi|illustration|sumber|source|dok|doc|"
+    r"istimewa|gambas|video)"
+)
 _INLINE = re.compile(
-    r"\s*[(\[](?:foto|photo|gambar|image|ilustrasi|illustration|sumber|source|dok|doc|"
-    r"istimewa|gambas|video)(?:\s*[:.][^)\]\n]{0,160})?[)\]]|\s*\[(?:…|\.\.\.)\]",
+    r"\s*" + _INLINE_OPEN + r"(?:\s*[:.][^)\]\n]{0,160})?[)\]]|\s*\[(?:…|\.\.\.)\]",
     re.IGNORECASE,
 )
+# What every match of _INLINE contains. Searched first because it opens on a bracket, which the
+# regex engine skips ahead to, while _INLINE's leading \s* is tried at every offset of a line
+# (and most lines with a bracket hold a date like "(28/7)", not a credit).
+_INLINE_HINT = re.compile(_INLINE_OPEN + r"|\[(?:…|\.\.\.)\]", re.IGNORECASE)
 # A teaser glued into a paragraph after a sentence end: "... protes. Baca juga: Judul".
 _INLINE_TEASER = re.compile(
     r"(?<=[.!?”\"])\s+(?:baca|lihat|simak)\s+juga\s*[:：][^\n]{0,200}$", re.IGNORECASE
@@ -143,8 +150,9 @@ def strip_boilerplate(text: str) -> str:
                 in_list = False
             if _drop_line(line):
                 continue
-            line = _INLINE_TEASER.sub("", line)
-            if "(" in line or "[" in line:
+            if "juga" in line.lower():  # the cue every inline teaser has; the regex is slow
+                line = _INLINE_TEASER.sub("", line)
+            if ("(" in line or "[" in line) and _INLINE_HINT.search(line):
                 line = _INLINE.sub("", line)
             if line.strip():
                 lines.append(line.strip())

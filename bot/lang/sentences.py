@@ -149,7 +149,6 @@ _BOUNDARY = re.compile(r"(?:\.\.\.|…|[.!?])+[\"'”’»)\]]*(?=\s)")
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _SPACES = re.compile(r"\s+")
 _DOTTED = re.compile(r"^(?:[^\W\d_]{1,4}\.)+[^\W\d_]{1,4}$")
-_WORD_AT_END = re.compile(r"(\S+)$")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
 
 # A quotation longer than this is probably a stray quote mark, not a quote to keep whole.
@@ -184,12 +183,13 @@ def _inside_quote(span: str) -> bool:
     return curly > 0 or straight == 1
 
 
-def _closes_later(rest: str) -> bool:
-    return "”" in rest or '"' in rest
+def _closes_later(text: str, pos: int) -> bool:
+    return text.find("”", pos) >= 0 or text.find('"', pos) >= 0
 
 
-def _abbreviation_holds(word: str, next_text: str) -> bool:
-    """True when the period after ``word`` belongs to an abbreviation, not to a sentence end."""
+def _abbreviation_holds(word: str, text: str, pos: int) -> bool:
+    """True when the period after ``word`` belongs to an abbreviation, not to a sentence end
+    (the next sentence would start at ``text[pos]``)."""
     token = word.lstrip(_OPENERS)
     low = token.lower()
     if low in _NEVER_END:
@@ -197,31 +197,38 @@ def _abbreviation_holds(word: str, next_text: str) -> bool:
     if len(token) == 1 and token.isalpha():
         return True  # an initial: "J. K. Rowling", "H. Agus Salim"
     if low in _MONTHS:
-        return next_text[:1].isdigit()
+        return text[pos : pos + 1].isdigit()
     if low in _MAY_END or _DOTTED.match(token):
-        first = _FIRST_WORD.match(next_text)
+        first = _FIRST_WORD.match(text, pos)
         return not (first and first.group(0).lower() in _STARTERS)
     return False
 
 
 def _split_paragraph(paragraph: str) -> list[str]:
+    """Sentences of one paragraph whose whitespace is collapsed to single spaces and stripped
+    (as ``split_sentences`` passes it): a boundary is followed by exactly one space, and the
+    word before a period starts after the last space. Each candidate boundary then costs
+    a few index lookups, not a copy of the rest of the paragraph and a scan of the sentence."""
     sentences: list[str] = []
     start = 0
+    size = len(paragraph)
     for m in _BOUNDARY.finditer(paragraph):
         end = m.end()
-        rest = paragraph[end:].lstrip()
-        if not rest:
+        after = end + 1  # the boundary's lookahead saw the one space
+        if after >= size:
             break
-        nxt = rest[0]
+        nxt = paragraph[after]
         if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
             continue
         mark = m.group(0)
         if mark == ".":
-            before = _WORD_AT_END.search(paragraph, start, m.start())
-            if before and _abbreviation_holds(before.group(1), rest):
+            word_start = max(paragraph.rfind(" ", start, m.start()) + 1, start)
+            if word_start < m.start() and _abbreviation_holds(
+                paragraph[word_start : m.start()], paragraph, after
+            ):
                 continue
         span = paragraph[start:end]
-        if _inside_quote(span) and len(span) < _MAX_QUOTE and _closes_later(rest):
+        if _inside_quote(span) and len(span) < _MAX_QUOTE and _closes_later(paragraph, after):
             continue
         sentence = paragraph[start:end].strip()
         if sentence:
