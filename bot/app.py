@@ -82,6 +82,7 @@ class App:
             concurrency=s.fetch_concurrency,
             per_host=s.fetch_per_host,
             claim_max=s.poll_batch,
+            lease_s=s.feed_lease_s,
             on_stories=on_stories,
             clock=clock,
         )

@@ -208,6 +208,10 @@ class Settings:
     # SIGTERM/Ctrl-C: running work gets this long to finish; what is still held after it
     # (claimed feeds, deliveries being sent) is released for another copy at once.
     shutdown_grace_s: Seconds = 10.0
+    # Claims on a feed being polled and a delivery being sent: renewed every third of this
+    # while held, so a copy killed outright leaves its work to others within this long.
+    feed_lease_s: Annotated[float, Field(ge=1)] = 15.0
+    delivery_lease_s: Annotated[float, Field(ge=1)] = 15.0
     # Retention, pruned hourly in batches by `warta worker`/`warta run` (0: keep forever).
     retention_days: Days = 90  # stories, by when they were published (or fetched)
     retention_deliveries_days: Days = 30  # sent and failed deliveries; queued ones are kept

@@ -61,7 +61,12 @@ async def deliver_once(
     )
     if instant:
         print(f"queued {instant} instant posts", file=out)
-    sender = Sender(app.store, adapters, clock=lambda: datetime.now(UTC))
+    sender = Sender(
+        app.store,
+        adapters,
+        clock=lambda: datetime.now(UTC),
+        lease_s=app.settings.delivery_lease_s,
+    )
     sent = 0
     while (done := await sender.drain_once()) > 0:
         sent += done

@@ -358,7 +358,7 @@ async def run_role(settings: Settings, plan: Plan) -> int:
             polling = asyncio.create_task(_keep_polling(app.pacer(), stop), name="poll")
         if plan.send and supervisor is not None:
             # Only adapters that are up send; a down adapter's deliveries wait (retry later).
-            sender = Sender(app.store, supervisor.running)
+            sender = Sender(app.store, supervisor.running, lease_s=app.settings.delivery_lease_s)
             send_step = make_send_step(app, sender)
 
             async def step() -> int:

@@ -351,7 +351,8 @@ async def test_a_killed_workers_feed_is_polled_by_another_within_seconds(
     tmp_path: Path, pg_db: str, feed_server: FeedServer
 ) -> None:
     """kill -9 mid-fetch: nothing is handed back, but the claim's short lease is no longer
-    renewed, so a second worker takes the feed over once it runs out (15 s), not minutes."""
+    renewed, so a second worker takes the feed over once it runs out (feed_lease_s: 3 s here,
+    15 by default), not after minutes."""
     now = datetime.now(UTC)
     body = story_feed(now)
     answer = asyncio.Event()
@@ -362,13 +363,13 @@ async def test_a_killed_workers_feed_is_polled_by_another_within_seconds(
 
     url = feed_server.url(feed_server.add_handler("/slow.xml", slow))
     # The fetch may hang longer than a lease without timing out.
-    env = role_env(tmp_path, pg_db, [url], WARTA_FETCH_TIMEOUT_S="120")
+    env = role_env(tmp_path, pg_db, [url], WARTA_FETCH_TIMEOUT_S="120", WARTA_FEED_LEASE_S="3")
     first = await Role(tmp_path, env, "worker").start()
     second: Role | None = None
     try:
         await until("the fetch in flight", lambda: feed_server.stats("/slow.xml").in_flight, first)
-        # Held for longer than a lease: the first worker keeps renewing its claim.
-        await asyncio.sleep(20)
+        # Held for two leases: the first worker keeps renewing its claim.
+        await asyncio.sleep(6)
         assert first.alive()
         async with await open_store(pg_db) as store:
             assert await store.claim_due_feeds(datetime.now(UTC), limit=5) == []
@@ -382,7 +383,7 @@ async def test_a_killed_workers_feed_is_polled_by_another_within_seconds(
         async def stored() -> bool:
             return len(await stories_of(pg_db, url)) == STORIES
 
-        # The deadline is the peer's (60 s); the lease the feed waits out is 15 s.
+        # The deadline is the peer's (60 s); the lease the feed waits out is 3 s.
         await until("the second worker storing the feed", stored, second, deadline_s=60)
         assert time.monotonic() - killed_at < 60
     finally:
