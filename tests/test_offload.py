@@ -8,6 +8,7 @@ analysis takes inline, measured in the same test, so a slow machine moves both s
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import time
 from collections.abc import AsyncIterator
@@ -53,6 +54,19 @@ async def test_pool_runs_jobs_in_other_processes_with_bounded_in_flight() -> Non
     # Back-pressure: 12 callers at once, never more than 3 jobs handed to the pool.
     assert work.jobs == 12
     assert work.peak_in_flight == 3
+
+
+async def test_pool_starts_every_worker_before_the_first_job() -> None:
+    # A worker left to start on demand is spawned by a later submit, on the event loop: a
+    # loop step as long as a fork + exec.
+    before = {p.pid for p in multiprocessing.active_children()}
+    work = ProcessWork(3)
+    try:
+        await work.run(int)
+        started = {p.pid for p in multiprocessing.active_children()} - before
+    finally:
+        await work.aclose()
+    assert len(started) == 3
 
 
 async def _poll_all(store: SQLStore, work: InlineWork | ProcessWork, urls: list[str]) -> Pacer:
