@@ -6,6 +6,7 @@ CLI commands and ``warta run`` share one way to build the pipeline.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -24,9 +25,23 @@ from bot.models import Feed
 from bot.store import SQLStore, open_store
 from bot.topic import TopicScorer
 
-__all__ = ["USER_AGENT", "App", "setup_logging"]  # setup_logging lives in logsafe: cheap CLI start
+# setup_logging lives in logsafe: cheap CLI start
+__all__ = ["USER_AGENT", "App", "settle_heap", "setup_logging"]
 
 USER_AGENT = "Warta/0.1 (+https://github.com/warta-bot/warta; news digest bot)"
+
+
+def settle_heap() -> None:
+    """Start-up is over: keep every object alive now out of the cyclic collector's walks.
+
+    After start-up a process holds ~110,000 tracked objects (modules, the topic lexicon, the
+    language model, SQLAlchemy's metadata); a full collection walks them all, 60-75 ms of CPU
+    in one loop step whenever Python decides (the ``gc`` line of bench/loop_lag_bench.py).
+    Frozen, they are never walked again (they are still freed when their reference count
+    drops to zero), and a full collection walks only what was made since. Collected first, so
+    no start-up garbage is frozen for good. Long-running processes call this once."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass(slots=True)

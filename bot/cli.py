@@ -286,6 +286,10 @@ async def _poll(app: Any, *, once: bool, everything: bool) -> int:
     # Feeds are claimed as polling slots free up: --once polls every feed due at the start
     # (however many), without --once the poll goes on, sleeping until the next feed is due.
     pacer = app.pacer()
+    if not once:
+        from bot.app import settle_heap
+
+        settle_heap()  # a long-running poll: as warta run, once started
     report = await (pacer.run_once() if once else pacer.run_forever(asyncio.Event()))
     print(
         f"polled {report.feeds} feeds: {report.fetched} fetched, "

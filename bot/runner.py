@@ -28,7 +28,7 @@ from typing import Any
 from bot import metrics
 from bot.adapters.base import ChatAdapter, load
 from bot.adapters.supervisor import State, Supervisor
-from bot.app import USER_AGENT, App
+from bot.app import USER_AGENT, App, settle_heap
 from bot.commands import CommandCore
 from bot.config import Settings
 from bot.delivery import Sender, announce_stored, compose_due
@@ -380,6 +380,8 @@ async def run_role(settings: Settings, plan: Plan) -> int:
             await web.start()
             app.defer_close(web.stop)
             print(f"warta: web on {web.url}", file=sys.stderr)
+        # Everything is imported and built: full collections from now on walk only new objects.
+        settle_heap()
         await stop.wait()
     finally:
         stop.set()

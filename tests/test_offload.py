@@ -8,6 +8,8 @@ analysis takes inline, measured in the same test, so a slow machine moves both s
 from __future__ import annotations
 
 import asyncio
+import gc
+import multiprocessing
 import os
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +20,7 @@ import pytest_asyncio
 
 from bench.feedgen import long_feed
 from bot.analyze import default_scorer
+from bot.app import settle_heap
 from bot.feeds.cpu import InlineWork, ProcessWork
 from bot.feeds.feedwork import BuildSpec, build, outline
 from bot.feeds.fetch import Fetcher
@@ -53,6 +56,37 @@ async def test_pool_runs_jobs_in_other_processes_with_bounded_in_flight() -> Non
     # Back-pressure: 12 callers at once, never more than 3 jobs handed to the pool.
     assert work.jobs == 12
     assert work.peak_in_flight == 3
+
+
+async def test_pool_starts_every_worker_before_the_first_job() -> None:
+    # A worker left to start on demand is spawned by a later submit, on the event loop: a
+    # loop step as long as a fork + exec.
+    before = {p.pid for p in multiprocessing.active_children()}
+    work = ProcessWork(3)
+    try:
+        await work.run(int)
+        started = {p.pid for p in multiprocessing.active_children()} - before
+    finally:
+        await work.aclose()
+    assert len(started) == 3
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the cyclic collector could free it
+
+
+def test_settled_heap_is_not_walked_by_collections() -> None:
+    before = _Node()
+    settle_heap()
+    try:
+        after = _Node()
+        walked = gc.get_objects()
+        # What existed at start-up is out of every collection's walk; what came later is not.
+        assert not any(o is before for o in walked)
+        assert any(o is after for o in walked)
+    finally:
+        gc.unfreeze()
 
 
 async def _poll_all(store: SQLStore, work: InlineWork | ProcessWork, urls: list[str]) -> Pacer:

@@ -313,6 +313,25 @@ async def test_upsert_duplicates_in_one_batch_and_across_feeds(store: SQLStore) 
     ]
 
 
+async def test_upsert_of_long_texts_keeps_every_row_and_edit(store: SQLStore) -> None:
+    # Long texts are written in several statements (one loop step each must stay short);
+    # the sizes put slice boundaries mid-batch, and one story is longer than a whole slice.
+    sizes = [15_000] * 20 + [250_000] + [9_000] * 30 + [40]
+    batch = [story(f"s{i}", text=f"pelukis{i} " + "x" * n) for i, n in enumerate(sizes)]
+    new = await store.upsert_stories(batch)
+    assert [s.key for s in new] == [s.key for s in batch]
+    assert len({s.id for s in new}) == len(batch)
+
+    edits = [replace(s, text=f"penari{i} {s.text}", content_hash="h2") for i, s in enumerate(batch)]
+    assert await store.upsert_stories(edits) == []
+    for stored_new, edit in zip(new, edits, strict=True):
+        got = await store.get_story(stored_new.id or 0)
+        assert got is not None
+        assert got.text == edit.text
+    assert [s.key for s in await store.search("penari20")] == ["s20"]
+    assert [s.key for s in await store.search("penari51")] == ["s51"]
+
+
 async def test_fetched_at_defaults_to_now_and_is_kept_when_given(store: SQLStore) -> None:
     before = datetime.now(UTC)
     given = T0 - timedelta(days=1)

@@ -104,8 +104,13 @@ class ProcessWork:
             initializer=worker.start_worker,
             initargs=(pickle.dumps(self._scorer),),
         )
-        # Without fork, the first submit launches every worker (in the submitting thread).
-        pool.submit(int).result()
+        # Without fork, Python spawns workers on demand: a submit that finds no idle
+        # worker spawns one in the submitting thread, which on the loop is a step of 100-450 ms
+        # (fork + exec, measured with bench/loop_lag_bench.py). So every worker is spawned
+        # here: one submit per worker, back to back, each finding none idle (a worker needs a
+        # second to import and run its initializer before it can take a job).
+        for job in [pool.submit(int) for _ in range(self.workers)]:
+            job.result()
         return pool
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
