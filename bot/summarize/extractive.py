@@ -29,8 +29,9 @@ import re
 from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from itertools import repeat
 
-from bot.lang.sentences import split_paragraphs, split_sentences
+from bot.lang.sentences import paragraph_sentences, split_paragraphs
 from bot.lang.stopwords import stopwords
 from bot.models import Summary
 
@@ -202,14 +203,18 @@ def content_tokens(sentence: str, lang: str) -> list[str]:
     memo = _CONTENT_WORDS.get(lang)
     if memo is None or len(memo) > _CONTENT_WORDS_MAX:
         memo = _CONTENT_WORDS[lang] = {}
-    out: list[str] = []
-    for token in _TOKEN.findall(sentence.lower()):
-        word = memo.get(token)
-        if word is None:
-            word = memo[token] = _content_word(token, lang)
-        if word:
-            out.append(word)
-    return out
+    tokens = _TOKEN.findall(sentence.lower())
+    # One C-level pass over the memo; the few tokens it has not met yet are filled in after.
+    words = list(map(memo.get, tokens))
+    if None in words:
+        for i, word in enumerate(words):
+            if word is None:
+                token = tokens[i]
+                word = memo.get(token)  # a token repeated in this sentence is in by now
+                if word is None:
+                    word = memo[token] = _content_word(token, lang)
+                words[i] = word
+    return [word for word in words if word]
 
 
 def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
@@ -426,7 +431,7 @@ def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
     for p, paragraph in enumerate(paragraphs):
         raw.extend(
             (p, _detach(s))
-            for s in split_sentences(paragraph, lang)
+            for s in paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
             if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())
         )
     sentences: list[_Sentence] = []
@@ -447,12 +452,20 @@ def _position(index: int, count: int) -> float:
     return math.exp(-index / max(4.0, count / 3.0))
 
 
+# 1 + log(n) for the document frequencies a story has (a few dozen at most): looked up, not
+# computed for each of a story's few hundred terms.
+_LOG_WEIGHTS: list[float] = [0.0] + [1.0 + math.log(n) for n in range(1, 257)]
+
+
 def _term_weights(sentences: list[_Sentence]) -> dict[str, float]:
     """Document term weights: a word the story returns to in several sentences is its subject."""
     df: Counter[str] = Counter()
     for s in sentences:
         df.update(s.terms)
-    return {t: 1.0 + math.log(n) for t, n in df.items()}
+    table = _LOG_WEIGHTS
+    if len(sentences) >= len(table):  # a frequency never exceeds the sentence count
+        return {t: 1.0 + math.log(n) for t, n in df.items()}
+    return {t: table[n] for t, n in df.items()}
 
 
 def _prepare(s: _Sentence) -> None:
@@ -486,7 +499,9 @@ class _Candidate:
 
 
 def _covered_share(c: _Candidate, remaining: dict[str, float]) -> float:
-    return sum(remaining.get(t, 0.0) for t in c.terms) / c.full if c.full else 0.0
+    # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order (so the
+    # same float sum) as a generator, at a third of its cost.
+    return sum(map(remaining.get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
 
 
 def _value(c: _Candidate, picked: int, novelty: float, top_weight: float) -> float:
@@ -547,6 +562,8 @@ def _select(
     chosen = [pool.pop(0)]  # the lead anchors the summary
     for c in pool:
         c.sentence.prior = _position(c.sentence.index, len(sentences))
+    # paragraph -> bullets chosen from it so far
+    per_paragraph: dict[int, int] = {chosen[0].sentence.paragraph: 1}
     while pool and len(chosen) < count:
         best_i, best_value = -1, -math.inf
         for i, c in enumerate(pool):
@@ -554,7 +571,7 @@ def _select(
             paragraph = c.sentence.paragraph
             same = 1.0  # x * 1.0 is x exactly
             if spread and paragraph > 0:
-                same = _SAME_PARAGRAPH ** sum(p.sentence.paragraph == paragraph for p in chosen)
+                same = _SAME_PARAGRAPH ** per_paragraph.get(paragraph, 0)
             if not c.sentence.prepared:
                 # The cue checks are most of a summary's cost: a candidate that could not beat
                 # the best so far even with every cue for it is never checked (nor is the lead).
@@ -568,6 +585,8 @@ def _select(
         if any(_jaccard(pick.terms, c.terms) >= _DUP_BULLET for c in chosen):
             continue
         chosen.append(pick)
+        paragraph = pick.sentence.paragraph
+        per_paragraph[paragraph] = per_paragraph.get(paragraph, 0) + 1
         for t in pick.terms:
             remaining[t] = remaining.get(t, 0.0) * _COVERED
     return chosen
