@@ -29,7 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 
 from bot.lang.sentences import paragraph_sentences, split_paragraphs
 from bot.lang.stopwords import stopwords
@@ -401,9 +401,10 @@ class _Sentence:
     quality: float = 1.0
 
 
-def _facts(sentence: str, low: str, words: AbstractSet[str]) -> float:
-    """0..1: how much ``sentence`` reads as a concrete fact (quantities, units, names)."""
-    names = sum(1 for w in sentence.split()[1:] if w[:1].isupper())
+def _facts(sentence: str, low: str, words: AbstractSet[str], split: list[str]) -> float:
+    """0..1: how much ``sentence`` (``split``: its ``str.split()``) reads as a concrete fact
+    (quantities, units, names)."""
+    names = sum(1 for w in split[1:] if w[:1].isupper())
     number = bool(_NUMBER.search(sentence)) or _NUMBER_WORD.found(sentence, low, words)
     unit = number and _UNIT.found(sentence, low, words)
     return 0.4 * number + 0.25 * unit + 0.35 * min(names, 3) / 3
@@ -413,9 +414,10 @@ def _length_quality(length: int) -> float:
     return 0.7 if length < 9 else (0.85 if length > 55 else 1.0)
 
 
-def _quality(sentence: str, low: str, words: AbstractSet[str], fact: float) -> float:
-    """A multiplier below 1 for sentences that read as background, opinion or a bare quote."""
-    q = _length_quality(len(sentence.split()))
+def _quality(sentence: str, low: str, words: AbstractSet[str], fact: float, length: int) -> float:
+    """A multiplier below 1 for sentences that read as background, opinion or a bare quote
+    (``length``: its word count)."""
+    q = _length_quality(length)
     if _BACKGROUND.found(sentence, low, words):
         q *= _BACKGROUND_Q
     if _OPINION_WORDS.found(sentence, low, words):
@@ -459,9 +461,7 @@ _LOG_WEIGHTS: list[float] = [0.0] + [1.0 + math.log(n) for n in range(1, 257)]
 
 def _term_weights(sentences: list[_Sentence]) -> dict[str, float]:
     """Document term weights: a word the story returns to in several sentences is its subject."""
-    df: Counter[str] = Counter()
-    for s in sentences:
-        df.update(s.terms)
+    df = Counter(chain.from_iterable(s.terms for s in sentences))  # one counting pass
     table = _LOG_WEIGHTS
     if len(sentences) >= len(table):  # a frequency never exceeds the sentence count
         return {t: 1.0 + math.log(n) for t, n in df.items()}
@@ -473,9 +473,10 @@ def _prepare(s: _Sentence) -> None:
     low = s.text.lower()
     words = _words(low)
     s.prepared = True
-    s.fact = _facts(s.text, low, words)
+    split = s.text.split()  # once for both: names after the first word, and the length
+    s.fact = _facts(s.text, low, words, split)
     s.action = _ACTION.found(s.text, low, words)
-    s.quality = _quality(s.text, low, words, s.fact)
+    s.quality = _quality(s.text, low, words, s.fact, len(split))
 
 
 def _headline_from(sentences: list[_Sentence], max_chars: int = 110) -> str:
@@ -552,7 +553,7 @@ def _select(
         if t in remaining:
             remaining[t] *= _HEADLINE_COVERED
     for c in pool:
-        c.full = sum(weights.get(t, 0.0) for t in c.terms)
+        c.full = sum(map(weights.get, c.terms, repeat(0.0)))
         c.weight = c.full / max(1, len(c.terms)) ** _LENGTH_EXP
     top_weight = max(c.weight for c in pool) or 1.0
     # Spreading over paragraphs only makes sense when there are enough of them.
