@@ -42,8 +42,8 @@ sys.__stderr__.write("\\nLOADED=" + json.dumps(loaded) + "\\n")
 """
 
 
-def _loaded(*args: str, tmp: Path) -> tuple[list[str], str]:
-    """(heavy packages imported, stdout) of ``warta <args>``."""
+def _loaded(*args: str, tmp: Path, heavy: tuple[str, ...] = HEAVY) -> tuple[list[str], str]:
+    """(packages of ``heavy`` imported, stdout) of ``warta <args>``."""
     env = {
         **os.environ,
         "WARTA_HEARTBEAT_FILE": str(tmp / "heartbeat"),
@@ -51,7 +51,7 @@ def _loaded(*args: str, tmp: Path) -> tuple[list[str], str]:
         "WARTA_LOG_LEVEL": "WARNING",
     }
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE, ",".join(HEAVY), *args],
+        [sys.executable, "-c", _PROBE, ",".join(heavy), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -109,3 +109,13 @@ def test_the_newest_revision_is_alembics_head() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_analyze_does_not_load_the_settings(tmp_path: Path) -> None:
+    """`analyze` reads no settings: their validation library is not even imported (a third of
+    its start-up); `health`, which does read them, shows the probe sees it."""
+    loaded, _ = _loaded("analyze", "/dev/null", tmp=tmp_path, heavy=("pydantic",))
+    assert loaded == []
+    (tmp_path / "heartbeat").write_text("")
+    loaded, _ = _loaded("health", tmp=tmp_path, heavy=("pydantic",))
+    assert loaded == ["pydantic"]
