@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError, WartaError
-from bot.logsafe import mask_secrets
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -153,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as e:
-        print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
+        _say(e)
         return EXIT_USAGE
     from bot.logsafe import setup_logging
 
@@ -172,15 +171,23 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_dispatch(args, settings))
 
 
+def _say(error: Exception) -> None:
+    """``error`` as the one line ``warta`` stops with, secrets masked."""
+    # Imported here: the masking module pulls in asyncio, which `analyze` does without.
+    from bot.logsafe import mask_secrets
+
+    print(f"warta: {mask_secrets(str(error))}", file=sys.stderr)
+
+
 def _guarded(command: Callable[..., int], *args: Any) -> int:
     """``command(*args)``'s exit code, or the one for the error it stopped on (one line)."""
     try:
         return command(*args)
     except ConfigError as e:
-        print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
+        _say(e)
         return EXIT_USAGE
     except WartaError as e:
-        print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
+        _say(e)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -112,10 +112,16 @@ def test_the_newest_revision_is_alembics_head() -> None:
 
 
 def test_analyze_does_not_load_the_settings(tmp_path: Path) -> None:
-    """`analyze` reads no settings: their validation library is not even imported (a third of
-    its start-up); `health`, which does read them, shows the probe sees it."""
-    loaded, _ = _loaded("analyze", "/dev/null", tmp=tmp_path, heavy=("pydantic",))
+    """`analyze` reads no settings and runs no event loop: neither the settings' validation
+    library nor asyncio is even imported (a third of its start-up); `health`, which reads the
+    settings and sets up logging, shows the probe sees both."""
+    light = ("asyncio", "pydantic")
+    story = tmp_path / "story.jsonl"
+    text = "Harga beras naik lagi di pasar. Pedagang mengeluh pembeli sepi sejak pekan lalu."
+    story.write_text(json.dumps({"id": "a", "title": "Harga beras", "text": text}) + "\n")
+    loaded, out = _loaded("analyze", str(story), tmp=tmp_path, heavy=light)
+    assert json.loads(out)["bullets"]  # summarized: the summarizer's module was loaded
     assert loaded == []
     (tmp_path / "heartbeat").write_text("")
-    loaded, _ = _loaded("health", tmp=tmp_path, heavy=("pydantic",))
-    assert loaded == ["pydantic"]
+    loaded, _ = _loaded("health", tmp=tmp_path, heavy=light)
+    assert loaded == ["asyncio", "pydantic"]

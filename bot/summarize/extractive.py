@@ -23,7 +23,6 @@ English gets a light suffix strip so "artists" meets "artist".
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 from collections import Counter
@@ -663,6 +662,9 @@ class ExtractiveSummarizer:
         chat: str | None = None,
     ) -> Summary:
         del target_lang, chat  # extractive bullets are quotes of the story; no budget to share
+        # Imported here: `warta analyze` imports this module but runs no event loop.
+        import asyncio
+
         # Linear in the text (a /summary page may hold 60,000 characters): off the event loop.
         return await asyncio.to_thread(
             summarize_text,
