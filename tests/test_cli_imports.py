@@ -112,15 +112,23 @@ def test_the_newest_revision_is_alembics_head() -> None:
 
 
 def test_analyze_does_not_load_the_settings(tmp_path: Path) -> None:
-    """`analyze` reads no settings and runs no event loop: neither the settings' validation
-    library nor asyncio is even imported (a third of its start-up); `health`, which reads the
-    settings and sets up logging, shows the probe sees both."""
-    light = ("asyncio", "pydantic")
+    """`analyze` reads no settings, runs no event loop and parses no feed: neither the
+    settings' validation library, asyncio nor feedparser is even imported (a third of its
+    start-up); `health`, which reads the settings and sets up logging, shows the probe sees
+    the first two."""
+    light = ("asyncio", "pydantic", "feedparser")
     story = tmp_path / "story.jsonl"
     text = "Harga beras naik lagi di pasar. Pedagang mengeluh pembeli sepi sejak pekan lalu."
-    story.write_text(json.dumps({"id": "a", "title": "Harga beras", "text": text}) + "\n")
+    short = "Harga beras naik lagi di pasar tradisional"  # one line: its own capped bullet
+    story.write_text(
+        json.dumps({"id": "a", "title": "Harga beras", "text": text})
+        + "\n"
+        + json.dumps({"id": "b", "title": "Beras", "text": short})
+        + "\n"
+    )
     loaded, out = _loaded("analyze", str(story), tmp=tmp_path, heavy=light)
-    assert json.loads(out)["bullets"]  # summarized: the summarizer's module was loaded
+    # Both summarized: the summarizer's module was loaded, and the one-line bullet's cap.
+    assert [len(json.loads(line)["bullets"]) for line in out.splitlines()] == [2, 1]
     assert loaded == []
     (tmp_path / "heartbeat").write_text("")
     loaded, _ = _loaded("health", tmp=tmp_path, heavy=light)
