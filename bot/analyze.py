@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 from bot.feeds.boilerplate import strip_boilerplate
-from bot.feeds.html import html_to_text, one_line
+from bot.feeds.html import cap_text, html_to_text, one_line
 from bot.lang.detect import detect_lang_scored
 from bot.lang.stopwords import STOPWORDS
 from bot.models import LANGS, LangGuess, Summary, TopicResult
@@ -156,8 +156,6 @@ def analyze(
 
 def _one_bullet(summary: Summary, text: str) -> Summary:
     """A short text (one sentence, or a line without an end mark) is its own quick fact."""
-    from bot.feeds.parse import cap_text
-
     line = one_line(text)
     if not line or line.casefold() == summary.headline.strip().casefold():
         return summary

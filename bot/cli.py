@@ -6,19 +6,22 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.config import Settings, load_settings, parse_duration
 from bot.errors import ConfigError, WartaError
-from bot.logsafe import mask_secrets
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 EXIT_USAGE = 2
 
 
 def _since(text: str) -> timedelta:
+    from bot.config import parse_duration
+
     try:
         seconds = parse_duration(text)
     except ConfigError as e:
@@ -138,30 +141,53 @@ def _shard_ids(text: str) -> tuple[int, ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "analyze":
+        # `analyze` is a function of its input and the shipped lexicon and model alone: it reads
+        # no settings, so it neither loads them (the settings module, its validation library and
+        # logging set-up are a third of its start-up) nor stops on a broken settings file.
+        return _guarded(_analyze, args)
+    # Imported here: `analyze` (above) does without it.
+    from bot.config import load_settings
+
     try:
         settings = load_settings(args.config)
     except ConfigError as e:
-        print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
+        _say(e)
         return EXIT_USAGE
     from bot.logsafe import setup_logging
 
     setup_logging(settings)
-    try:
-        if args.command in ("run", "worker", "poll", "feeds"):
-            # These read the feeds file: a bad one stops them before anything is opened.
-            _check_feeds_file(settings)
-        if args.command == "analyze":
-            return _analyze(args)
-        if args.command == "health":
-            return _health(settings)
-        import asyncio  # not before: `health` and `analyze` need no event loop
+    return _guarded(_command, args, settings)
 
-        return asyncio.run(_dispatch(args, settings))
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in ("run", "worker", "poll", "feeds"):
+        # These read the feeds file: a bad one stops them before anything is opened.
+        _check_feeds_file(settings)
+    if args.command == "health":
+        return _health(settings)
+    import asyncio  # not before: `health` and `analyze` need no event loop
+
+    return asyncio.run(_dispatch(args, settings))
+
+
+def _say(error: Exception) -> None:
+    """``error`` as the one line ``warta`` stops with, secrets masked."""
+    # Imported here: the masking module pulls in asyncio, which `analyze` does without.
+    from bot.logsafe import mask_secrets
+
+    print(f"warta: {mask_secrets(str(error))}", file=sys.stderr)
+
+
+def _guarded(command: Callable[..., int], *args: Any) -> int:
+    """``command(*args)``'s exit code, or the one for the error it stopped on (one line)."""
+    try:
+        return command(*args)
     except ConfigError as e:
-        print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
+        _say(e)
         return EXIT_USAGE
     except WartaError as e:
-        print(f"warta: {mask_secrets(str(e))}", file=sys.stderr)
+        _say(e)
         return 1
     except KeyboardInterrupt:
         return 130

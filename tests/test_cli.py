@@ -191,7 +191,6 @@ EVERY_COMMAND = [
     ["stories"],
     ["feeds", "list"],
     ["health"],
-    ["analyze", "-"],
     ["demo"],
     ["inspect", "--file", "x.xml"],
 ]
@@ -210,6 +209,17 @@ def test_bad_settings_file_stops_every_command_with_one_line(
         'must be an IANA time zone name in quotes, e.g. "Asia/Jakarta"\n'
     )
     assert result.stdout == ""
+
+
+def test_analyze_reads_no_settings(tmp_path: Path) -> None:
+    # Its answers depend on the input alone, so a broken settings file does not stop it.
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[warta]\n\ntimezone = 7\n", encoding="utf-8")
+    line = json.dumps({"id": "a", "title": "Harga beras naik", "text": "Harga beras naik."})
+    result = warta("--config", str(cfg), "analyze", "-", tmp=tmp_path, stdin=line + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert json.loads(result.stdout)["id"] == "a"
 
 
 BAD_ENV = [

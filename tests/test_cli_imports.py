@@ -42,8 +42,8 @@ sys.__stderr__.write("\\nLOADED=" + json.dumps(loaded) + "\\n")
 """
 
 
-def _loaded(*args: str, tmp: Path) -> tuple[list[str], str]:
-    """(heavy packages imported, stdout) of ``warta <args>``."""
+def _loaded(*args: str, tmp: Path, heavy: tuple[str, ...] = HEAVY) -> tuple[list[str], str]:
+    """(packages of ``heavy`` imported, stdout) of ``warta <args>``."""
     env = {
         **os.environ,
         "WARTA_HEARTBEAT_FILE": str(tmp / "heartbeat"),
@@ -51,7 +51,7 @@ def _loaded(*args: str, tmp: Path) -> tuple[list[str], str]:
         "WARTA_LOG_LEVEL": "WARNING",
     }
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE, ",".join(HEAVY), *args],
+        [sys.executable, "-c", _PROBE, ",".join(heavy), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -109,3 +109,27 @@ def test_the_newest_revision_is_alembics_head() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_analyze_does_not_load_the_settings(tmp_path: Path) -> None:
+    """`analyze` reads no settings, runs no event loop and parses no feed: neither the
+    settings' validation library, asyncio nor feedparser is even imported (a third of its
+    start-up); `health`, which reads the settings and sets up logging, shows the probe sees
+    the first two."""
+    light = ("asyncio", "pydantic", "feedparser")
+    story = tmp_path / "story.jsonl"
+    text = "Harga beras naik lagi di pasar. Pedagang mengeluh pembeli sepi sejak pekan lalu."
+    short = "Harga beras naik lagi di pasar tradisional"  # one line: its own capped bullet
+    story.write_text(
+        json.dumps({"id": "a", "title": "Harga beras", "text": text})
+        + "\n"
+        + json.dumps({"id": "b", "title": "Beras", "text": short})
+        + "\n"
+    )
+    loaded, out = _loaded("analyze", str(story), tmp=tmp_path, heavy=light)
+    # Both summarized: the summarizer's module was loaded, and the one-line bullet's cap.
+    assert [len(json.loads(line)["bullets"]) for line in out.splitlines()] == [2, 1]
+    assert loaded == []
+    (tmp_path / "heartbeat").write_text("")
+    loaded, _ = _loaded("health", tmp=tmp_path, heavy=light)
+    assert loaded == ["asyncio", "pydantic"]

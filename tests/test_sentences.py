@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.lang.sentences import split_paragraphs, split_sentences
+from bot.lang.sentences import paragraph_sentences, split_paragraphs, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -100,3 +100,27 @@ def test_paragraphs_are_hard_breaks_and_wrapped_lines_join() -> None:
 def test_empty_text() -> None:
     assert split_sentences("", "id") == []
     assert split_sentences("   \n\n ", "en") == []
+
+
+def test_paragraph_sentences_are_split_sentences_of_one_paragraph() -> None:
+    # Tabs, no-break and ideographic spaces, runs of spaces: whitespace the regex \s matches.
+    text = (
+        "Harga naik  10\tpersen.\u00a0 Warga protes di Jl. Sudirman."
+        "\u3000Dia bilang\u2003cukup.\n\n"
+        "Second  paragraph here. And   another one!\x1fEnd."
+    )
+    paragraphs = split_paragraphs(text)
+    assert len(paragraphs) == 2
+    got = [s for p in paragraphs for s in paragraph_sentences(p)]
+    assert (
+        got
+        == split_sentences(text)
+        == [
+            "Harga naik 10 persen.",
+            "Warga protes di Jl. Sudirman.",
+            "Dia bilang cukup.",
+            "Second paragraph here.",
+            "And another one!",
+            "End.",
+        ]
+    )

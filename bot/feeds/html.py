@@ -12,7 +12,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
-__all__ = ["clean_text", "html_to_text", "one_line"]
+__all__ = ["cap_text", "clean_text", "html_to_text", "one_line"]
 
 # Elements whose content a reader never sees as article text.
 _DROP = ["script", "style", "noscript", "iframe", "template", "svg", "math", "object", "embed"]
@@ -131,3 +131,16 @@ def one_line(s: str) -> str:
     if _INVISIBLE.search(s) is not None:
         s = _INVISIBLE.sub("", s)
     return " ".join(s.split())
+
+
+# Here, not in bot.feeds.parse (which re-exports it): `warta analyze` caps a one-line story's
+# bullet with it and should not import the feed parsers for that.
+def cap_text(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters, at a word boundary when one is near."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"

@@ -28,7 +28,7 @@ import feedparser_rs
 
 from bot.errors import ParseError
 from bot.feeds.dates import parse_date
-from bot.feeds.html import clean_text, html_to_text, one_line
+from bot.feeds.html import cap_text, clean_text, html_to_text, one_line
 from bot.models import ParsedEntry, ParsedFeed
 
 __all__ = [
@@ -534,17 +534,6 @@ def _http_link(link: Any, base: str | None) -> str | None:
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def cap_text(text: str, limit: int) -> str:
-    """Cut ``text`` to at most ``limit`` characters, at a word boundary when one is near."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit * 0.8:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
 
 
 _LANG_ALIASES: Final = {"in": "id", "ind": "id", "eng": "en"}  # "in" is the pre-1989 code

@@ -147,7 +147,6 @@ _STARTERS = STOPWORDS["id"] | STOPWORDS["en"]
 # A run of terminal punctuation, any closing quotes/brackets, then whitespace.
 _BOUNDARY = re.compile(r"(?:\.\.\.|…|[.!?])+[\"'”’»)\]]*(?=\s)")
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-_SPACES = re.compile(r"\s+")
 _DOTTED = re.compile(r"^(?:[^\W\d_]{1,4}\.)+[^\W\d_]{1,4}$")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
 
@@ -249,6 +248,13 @@ def split_sentences(text: str, lang: str = "id") -> list[str]:
     del lang  # one rule set serves both languages (see docstring)
     out: list[str] = []
     for paragraph in split_paragraphs(text):
-        for sentence in _split_paragraph(_SPACES.sub(" ", paragraph)):
-            out.append(sentence)
+        out.extend(paragraph_sentences(paragraph))
     return out
+
+
+def paragraph_sentences(paragraph: str) -> list[str]:
+    """The sentences of one paragraph as ``split_paragraphs`` gives it (stripped, no newline):
+    ``split_sentences`` without splitting paragraphs again, for a caller that already did."""
+    # str.split() breaks at the characters the regex \s matches; on a stripped paragraph the
+    # join is re.sub(r"\s+", " ", paragraph) at a fraction of the cost.
+    return _split_paragraph(" ".join(paragraph.split()))

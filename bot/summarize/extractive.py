@@ -23,14 +23,14 @@ English gets a light suffix strip so "artists" meets "artist".
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from itertools import chain, repeat
 
-from bot.lang.sentences import split_paragraphs, split_sentences
+from bot.lang.sentences import paragraph_sentences, split_paragraphs
 from bot.lang.stopwords import stopwords
 from bot.models import Summary
 
@@ -202,14 +202,18 @@ def content_tokens(sentence: str, lang: str) -> list[str]:
     memo = _CONTENT_WORDS.get(lang)
     if memo is None or len(memo) > _CONTENT_WORDS_MAX:
         memo = _CONTENT_WORDS[lang] = {}
-    out: list[str] = []
-    for token in _TOKEN.findall(sentence.lower()):
-        word = memo.get(token)
-        if word is None:
-            word = memo[token] = _content_word(token, lang)
-        if word:
-            out.append(word)
-    return out
+    tokens = _TOKEN.findall(sentence.lower())
+    # One C-level pass over the memo; the few tokens it has not met yet are filled in after.
+    words = list(map(memo.get, tokens))
+    if None in words:
+        for i, word in enumerate(words):
+            if word is None:
+                token = tokens[i]
+                word = memo.get(token)  # a token repeated in this sentence is in by now
+                if word is None:
+                    word = memo[token] = _content_word(token, lang)
+                words[i] = word
+    return [word for word in words if word]
 
 
 def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
@@ -396,9 +400,10 @@ class _Sentence:
     quality: float = 1.0
 
 
-def _facts(sentence: str, low: str, words: AbstractSet[str]) -> float:
-    """0..1: how much ``sentence`` reads as a concrete fact (quantities, units, names)."""
-    names = sum(1 for w in sentence.split()[1:] if w[:1].isupper())
+def _facts(sentence: str, low: str, words: AbstractSet[str], split: list[str]) -> float:
+    """0..1: how much ``sentence`` (``split``: its ``str.split()``) reads as a concrete fact
+    (quantities, units, names)."""
+    names = sum(1 for w in split[1:] if w[:1].isupper())
     number = bool(_NUMBER.search(sentence)) or _NUMBER_WORD.found(sentence, low, words)
     unit = number and _UNIT.found(sentence, low, words)
     return 0.4 * number + 0.25 * unit + 0.35 * min(names, 3) / 3
@@ -408,9 +413,10 @@ def _length_quality(length: int) -> float:
     return 0.7 if length < 9 else (0.85 if length > 55 else 1.0)
 
 
-def _quality(sentence: str, low: str, words: AbstractSet[str], fact: float) -> float:
-    """A multiplier below 1 for sentences that read as background, opinion or a bare quote."""
-    q = _length_quality(len(sentence.split()))
+def _quality(sentence: str, low: str, words: AbstractSet[str], fact: float, length: int) -> float:
+    """A multiplier below 1 for sentences that read as background, opinion or a bare quote
+    (``length``: its word count)."""
+    q = _length_quality(length)
     if _BACKGROUND.found(sentence, low, words):
         q *= _BACKGROUND_Q
     if _OPINION_WORDS.found(sentence, low, words):
@@ -426,7 +432,7 @@ def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
     for p, paragraph in enumerate(paragraphs):
         raw.extend(
             (p, _detach(s))
-            for s in split_sentences(paragraph, lang)
+            for s in paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
             if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())
         )
     sentences: list[_Sentence] = []
@@ -447,12 +453,18 @@ def _position(index: int, count: int) -> float:
     return math.exp(-index / max(4.0, count / 3.0))
 
 
+# 1 + log(n) for the document frequencies a story has (a few dozen at most): looked up, not
+# computed for each of a story's few hundred terms.
+_LOG_WEIGHTS: list[float] = [0.0] + [1.0 + math.log(n) for n in range(1, 257)]
+
+
 def _term_weights(sentences: list[_Sentence]) -> dict[str, float]:
     """Document term weights: a word the story returns to in several sentences is its subject."""
-    df: Counter[str] = Counter()
-    for s in sentences:
-        df.update(s.terms)
-    return {t: 1.0 + math.log(n) for t, n in df.items()}
+    df = Counter(chain.from_iterable(s.terms for s in sentences))  # one counting pass
+    table = _LOG_WEIGHTS
+    if len(sentences) >= len(table):  # a frequency never exceeds the sentence count
+        return {t: 1.0 + math.log(n) for t, n in df.items()}
+    return {t: table[n] for t, n in df.items()}
 
 
 def _prepare(s: _Sentence) -> None:
@@ -460,9 +472,10 @@ def _prepare(s: _Sentence) -> None:
     low = s.text.lower()
     words = _words(low)
     s.prepared = True
-    s.fact = _facts(s.text, low, words)
+    split = s.text.split()  # once for both: names after the first word, and the length
+    s.fact = _facts(s.text, low, words, split)
     s.action = _ACTION.found(s.text, low, words)
-    s.quality = _quality(s.text, low, words, s.fact)
+    s.quality = _quality(s.text, low, words, s.fact, len(split))
 
 
 def _headline_from(sentences: list[_Sentence], max_chars: int = 110) -> str:
@@ -486,7 +499,9 @@ class _Candidate:
 
 
 def _covered_share(c: _Candidate, remaining: dict[str, float]) -> float:
-    return sum(remaining.get(t, 0.0) for t in c.terms) / c.full if c.full else 0.0
+    # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order (so the
+    # same float sum) as a generator, at a third of its cost.
+    return sum(map(remaining.get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
 
 
 def _value(c: _Candidate, picked: int, novelty: float, top_weight: float) -> float:
@@ -537,7 +552,7 @@ def _select(
         if t in remaining:
             remaining[t] *= _HEADLINE_COVERED
     for c in pool:
-        c.full = sum(weights.get(t, 0.0) for t in c.terms)
+        c.full = sum(map(weights.get, c.terms, repeat(0.0)))
         c.weight = c.full / max(1, len(c.terms)) ** _LENGTH_EXP
     top_weight = max(c.weight for c in pool) or 1.0
     # Spreading over paragraphs only makes sense when there are enough of them.
@@ -547,6 +562,8 @@ def _select(
     chosen = [pool.pop(0)]  # the lead anchors the summary
     for c in pool:
         c.sentence.prior = _position(c.sentence.index, len(sentences))
+    # paragraph -> bullets chosen from it so far
+    per_paragraph: dict[int, int] = {chosen[0].sentence.paragraph: 1}
     while pool and len(chosen) < count:
         best_i, best_value = -1, -math.inf
         for i, c in enumerate(pool):
@@ -554,7 +571,7 @@ def _select(
             paragraph = c.sentence.paragraph
             same = 1.0  # x * 1.0 is x exactly
             if spread and paragraph > 0:
-                same = _SAME_PARAGRAPH ** sum(p.sentence.paragraph == paragraph for p in chosen)
+                same = _SAME_PARAGRAPH ** per_paragraph.get(paragraph, 0)
             if not c.sentence.prepared:
                 # The cue checks are most of a summary's cost: a candidate that could not beat
                 # the best so far even with every cue for it is never checked (nor is the lead).
@@ -568,6 +585,8 @@ def _select(
         if any(_jaccard(pick.terms, c.terms) >= _DUP_BULLET for c in chosen):
             continue
         chosen.append(pick)
+        paragraph = pick.sentence.paragraph
+        per_paragraph[paragraph] = per_paragraph.get(paragraph, 0) + 1
         for t in pick.terms:
             remaining[t] = remaining.get(t, 0.0) * _COVERED
     return chosen
@@ -643,6 +662,9 @@ class ExtractiveSummarizer:
         chat: str | None = None,
     ) -> Summary:
         del target_lang, chat  # extractive bullets are quotes of the story; no budget to share
+        # Imported here: `warta analyze` imports this module but runs no event loop.
+        import asyncio
+
         # Linear in the text (a /summary page may hold 60,000 characters): off the event loop.
         return await asyncio.to_thread(
             summarize_text,
