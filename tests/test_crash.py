@@ -116,6 +116,7 @@ class Worker:
     def __init__(self, proc: asyncio.subprocess.Process, stderr: Path) -> None:
         self.proc = proc
         self.stderr = stderr
+        self.events: list[dict[str, Any]] = []  # read before the end (until_event)
 
     @classmethod
     async def start(cls, world: World, *times: datetime, mode: str = "run") -> Worker:
@@ -146,11 +147,23 @@ class Worker:
         assert self.proc.returncode == 0, self.stderr.read_text()[-3000:]
         return [json.loads(line) for line in out.decode().splitlines()]
 
+    async def until_event(self, name: str) -> None:
+        """Read the worker's events as they come until one named ``name``."""
+        assert self.proc.stdout is not None
+        while True:
+            line = await asyncio.wait_for(self.proc.stdout.readline(), DEADLINE_S)
+            if not line:
+                log = self.stderr.read_text()[-3000:]
+                raise AssertionError(f"the worker ended before {name!r}: {log}")
+            self.events.append(json.loads(line))
+            if self.events[-1]["event"] == name:
+                return
+
     async def kill(self) -> list[dict[str, Any]]:
         self.proc.send_signal(signal.SIGKILL)
         out, _ = await asyncio.wait_for(self.proc.communicate(), DEADLINE_S)
         assert self.proc.returncode == -signal.SIGKILL
-        return [json.loads(line) for line in out.decode().splitlines()]
+        return self.events + [json.loads(line) for line in out.decode().splitlines()]
 
     async def ensure_dead(self) -> None:
         if self.proc.returncode is None:
@@ -176,6 +189,8 @@ async def test_kill_between_compose_and_send(world: World) -> None:
             return len(await world.deliveries()) == 1
 
         await wait_for("the composed delivery", composed, worker)
+        # The row is committed before the worker reports it: kill only once it has.
+        await worker.until_event("composed")
         events = await worker.kill()
     finally:
         await worker.ensure_dead()
