@@ -70,3 +70,18 @@ def test_every_dev_corpus_story_is_identified(corpus: str, shared_dir: Path) -> 
     wrong = [(gold, text[:80]) for gold, text in records if detect_lang(text) != gold]
     assert wrong == []
     assert len(records) >= 70
+
+
+def test_rows_sharing_a_hash_still_load_the_same_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader tells transition rows apart by a hash and checks it: with a hash under
+    which many different rows collide, the model still gives the same answers."""
+    import numpy as np
+
+    from bot.lang import model
+
+    texts = [t for _, t in _texts(DATA / "topic_cases.jsonl")][:40]
+    monkeypatch.setattr(model, "_ROW_HASH", np.ones_like(model._ROW_HASH))
+    collided = model.load_compact(LANGS)
+    compact = _get_identifier()
+    assert collided.nbytes == compact.nbytes
+    assert [collided.classify(t) for t in texts] == [compact.classify(t) for t in texts]

@@ -19,12 +19,15 @@ still reads py3langid's file (~2 s, once per process), and nothing is downloaded
 
 from __future__ import annotations
 
+import contextlib
 import math
 import unicodedata
+import zipfile
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -93,55 +96,99 @@ def load_compact(langs: tuple[str, ...]) -> CompactIdentifier:
     return model
 
 
-def _read_arrays(names: tuple[str, ...]) -> dict[str, Any]:
-    """The named arrays of py3langid's model file (npz inside LZMA; its layout is documented
-    in py3langid.modelio), read one by one as numpy arrays: py3langid's own loader copies
-    them into lists and stdlib arrays, which would double the peak while loading."""
+@contextlib.contextmanager
+def _model_file() -> Iterator[_ModelFile]:
+    """py3langid's model file (npz inside LZMA; its layout is documented in py3langid.modelio),
+    decompressed once into a temporary file for the arrays to be read from."""
     import lzma
     import shutil
     import tempfile
 
     from py3langid.langid import MODEL_DIR, MODEL_FILE
 
-    out: dict[str, Any] = {}
     with tempfile.TemporaryFile(suffix=".npz") as tmp:
         with lzma.open(MODEL_DIR / MODEL_FILE) as src:
             shutil.copyfileobj(src, tmp, length=1 << 20)
         tmp.seek(0)
-        with np.load(tmp, allow_pickle=False) as data:
-            missing = set(names) - set(data.files)
-            if missing:
-                raise ValueError(f"py3langid model without {sorted(missing)}: unknown layout")
-            for name in names:
-                out[name] = data[name]
-    return out
+        with zipfile.ZipFile(tmp) as npz:
+            yield _ModelFile(npz)
+
+
+_SLICE_BYTES = 1 << 21  # per read of a reduced array
+
+
+class _ModelFile:
+    def __init__(self, npz: zipfile.ZipFile) -> None:
+        self._npz = npz
+        self._names = {n.removesuffix(".npy") for n in npz.namelist()}
+
+    def array(self, name: str) -> Any:
+        """The named array. Raises ValueError when the file lacks it."""
+        with self._open(name) as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+
+    def columns(self, name: str, keep: Any, *, width: int | None = None) -> Any:
+        """``array(name)[:, keep]`` (rows of ``width`` entries when the array is stored flat),
+        read a slice of rows at a time into the result: only the kept columns are ever held.
+        numpy's loader (and py3langid's) would hold the whole 28 MB weight table and 39 MB
+        automaton first, and the process's peak memory would be theirs.
+
+        Raises ValueError when the file lacks the array or holds it in an unknown layout."""
+        fmt = np.lib.format
+        with self._open(name) as member:
+            version = fmt.read_magic(member)
+            header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, fortran_order, dtype = header(member)
+            if width is not None and len(shape) == 1 and shape[0] % width == 0:
+                shape = (shape[0] // width, width)
+            if fortran_order or dtype.hasobject or len(shape) != 2:
+                raise ValueError(f"py3langid model array {name!r} in an unknown layout")
+            rows, row_bytes = shape[0], shape[1] * dtype.itemsize
+            out = np.empty((rows, np.arange(shape[1])[keep].size), dtype=dtype)
+            step = max(1, _SLICE_BYTES // row_bytes)
+            for lo in range(0, rows, step):
+                n = min(step, rows - lo)
+                data = member.read(n * row_bytes)
+                if len(data) != n * row_bytes:
+                    raise ValueError(f"py3langid model array {name!r} cut short")
+                out[lo : lo + n] = np.frombuffer(data, dtype=dtype).reshape(n, shape[1])[:, keep]
+            return out
+
+    def _open(self, name: str) -> IO[bytes]:
+        if name not in self._names:
+            raise ValueError(f"py3langid model without {name!r}: unknown layout")
+        return self._npz.open(f"{name}.npy")
 
 
 def _build(langs: tuple[str, ...]) -> CompactIdentifier:
-    model = _read_arrays(("classes", "ptc", "pc", "nextmove", "nextmove_row", "out_feat"))
-    classes = [str(c) for c in model.pop("classes").tolist()]
-    unknown = set(langs) - set(classes)
-    if unknown:
-        raise ValueError(f"py3langid does not know {sorted(unknown)}")
-    # In the model's order, as py3langid keeps them: a tie (a text with no feature) goes to the
-    # first, and that must be the same language as before.
-    cols = sorted(classes.index(lang) for lang in langs)
-    langs = tuple(classes[c] for c in cols)
-    all_weights = np.ascontiguousarray(model.pop("ptc")[:, cols])  # 3 of 142 columns
-    prior = np.asarray(model.pop("pc"), dtype=np.float32)[cols]
-    out = model.pop("out_feat")
-    row_of_state = model.pop("nextmove_row")
-    table = model.pop("nextmove").reshape(-1, 256)[:, :_KEPT_BYTES]
+    with _model_file() as model:
+        classes = [str(c) for c in model.array("classes").tolist()]
+        unknown = set(langs) - set(classes)
+        if unknown:
+            raise ValueError(f"py3langid does not know {sorted(unknown)}")
+        # In the model's order, as py3langid keeps them: a tie (a text with no feature) goes
+        # to the first, and that must be the same language as before.
+        cols = sorted(classes.index(lang) for lang in langs)
+        langs = tuple(classes[c] for c in cols)
+        # 3 of 142 columns of the weights.
+        all_weights = model.columns("ptc", cols)
+        prior = np.asarray(model.array("pc"), dtype=np.float32)[cols]
+        out = model.array("out_feat")
+        row_of_state = model.array("nextmove_row")
+        # The ASCII columns of the transition table, stored flat (256 entries per state row).
+        table = model.columns("nextmove", slice(0, _KEPT_BYTES), width=256)
 
     # States an ASCII text can reach: those whose n-gram is ASCII (a prefix-closed set).
     seen = np.zeros(len(row_of_state), dtype=bool)
     seen[0] = True
     frontier = np.zeros(1, dtype=np.int64)
     while len(frontier):
-        nxt = np.unique(table[row_of_state[frontier]])
-        nxt = nxt[~seen[nxt]]
-        seen[nxt] = True
-        frontier = nxt.astype(np.int64)
+        reached = np.zeros(len(row_of_state), dtype=bool)
+        for lo in range(0, len(frontier), _CHUNK):  # in chunks: a frontier's gather is ~10 MB
+            reached[table[row_of_state[frontier[lo : lo + _CHUNK]]]] = True
+        reached &= ~seen
+        seen |= reached
+        frontier = np.flatnonzero(reached)
     kept = np.flatnonzero(seen)  # sorted: the start state 0 stays 0
     dtype = np.uint16 if len(kept) < 1 << 16 else np.uint32
     new_id = np.zeros(len(row_of_state), dtype=dtype)
@@ -152,10 +199,8 @@ def _build(langs: tuple[str, ...]) -> CompactIdentifier:
         moves[lo : lo + _CHUNK, :_KEPT_BYTES] = new_id[table[row_of_state[part]]]
     del table, row_of_state, seen, new_id
     # Share identical rows (as py3langid's file does): about three states per row.
-    packed = np.ascontiguousarray(moves).view(np.dtype((np.void, moves.shape[1] * moves.itemsize)))
-    _, first, inverse = np.unique(packed.ravel(), return_index=True, return_inverse=True)
-    rows = moves[first]
-    del moves, packed
+    rows, inverse = _share_rows(moves)
+    del moves
 
     old_out = np.asarray(out, dtype=np.int64)[kept]
     del out
@@ -176,6 +221,36 @@ def _build(langs: tuple[str, ...]) -> CompactIdentifier:
         prior=prior,
         byte_class=byte_class,
     )
+
+
+# Odd 64-bit multipliers, one per column, for _share_rows' row hash (fixed: the same model on
+# every load).
+_ROW_HASH = np.random.default_rng(0x5741525441).integers(
+    1, 1 << 63, size=_KEPT_BYTES + 1, dtype=np.uint64
+) | np.uint64(1)
+
+
+def _share_rows(moves: Any) -> tuple[Any, Any]:
+    """``(rows, inverse)``: the distinct rows of ``moves`` and, per row, the index of its
+    distinct row (``rows[inverse] == moves``). Rows are told apart by a 64-bit hash, checked
+    afterwards: ``np.unique`` on whole rows would sort two copies of the 12 MB table, the
+    largest memory peak of the load."""
+    hashes = np.empty(len(moves), dtype=np.uint64)
+    with np.errstate(over="ignore"):  # the hash wraps around 2**64 by design
+        for lo in range(0, len(moves), _CHUNK):
+            part = moves[lo : lo + _CHUNK].astype(np.uint64)
+            hashes[lo : lo + _CHUNK] = (part * _ROW_HASH).sum(axis=1, dtype=np.uint64)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    rows = moves[first]
+    for lo in range(0, len(moves), _CHUNK):
+        if not np.array_equal(rows[inverse[lo : lo + _CHUNK]], moves[lo : lo + _CHUNK]):
+            # Two different rows with one hash (never seen; ~1e-10 for this table): exact.
+            packed = np.ascontiguousarray(moves).view(
+                np.dtype((np.void, moves.shape[1] * moves.itemsize))
+            )
+            _, first, inverse = np.unique(packed.ravel(), return_index=True, return_inverse=True)
+            return moves[first], inverse
+    return rows, inverse
 
 
 def _give_back_freed_memory() -> None:
