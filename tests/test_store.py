@@ -113,6 +113,63 @@ async def test_migrations_are_idempotent(backend: Backend) -> None:
         assert [v[0] for v in versions] == ["0004"]
 
 
+def test_schema_head_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bot.store.sql import MIGRATIONS_DIR, schema_head
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [schema_head()]
+
+
+async def test_a_database_behind_the_head_is_migrated(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from bot.store.sql import MIGRATIONS_DIR, schema_head
+
+    db = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    engine.dispose()
+    async with await open_store(f"sqlite+aiosqlite:///{db}") as store:
+        await store.add_feed(Feed("https://a.example/feed"))
+        async with store._engine.connect() as conn:
+            versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+    assert [v[0] for v in versions] == [schema_head()]
+
+
+def test_opening_a_migrated_database_needs_no_alembic(tmp_path: Path) -> None:
+    """A database at the head is opened without importing alembic (a poll process's start)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys\n"
+        "from bot.store import open_store\n"
+        "async def main():\n"
+        "    s = await open_store(sys.argv[1])\n"
+        "    await s.close()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, url], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["True", "False"]  # the first open creates the schema
+
+
 async def test_concurrent_open_migrates_once(backend: Backend) -> None:
     stores = await asyncio.gather(backend.open(), backend.open(), backend.open())
     try:
