@@ -100,17 +100,6 @@ def test_a_database_at_the_newest_revision_is_opened_without_alembic(tmp_path: P
     assert "alembic" not in loaded
 
 
-def test_the_newest_revision_is_alembics_head() -> None:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    from bot.store.sql import MIGRATIONS_DIR, head_revision
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
-
-
 def test_analyze_does_not_load_the_settings(tmp_path: Path) -> None:
     """`analyze` reads no settings, runs no event loop and parses no feed: neither the
     settings' validation library, asyncio nor feedparser is even imported (a third of its

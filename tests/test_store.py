@@ -113,6 +113,39 @@ async def test_migrations_are_idempotent(backend: Backend) -> None:
         assert [v[0] for v in versions] == ["0004"]
 
 
+def test_head_revision_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bot.store.sql import MIGRATIONS_DIR, head_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [head_revision()]
+
+
+async def test_a_database_behind_the_head_is_migrated(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from bot.store.sql import MIGRATIONS_DIR, head_revision
+
+    db = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    engine.dispose()
+    async with await open_store(f"sqlite+aiosqlite:///{db}") as store:
+        await store.add_feed(Feed("https://a.example/feed"))
+        async with store._engine.connect() as conn:
+            versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+    assert [v[0] for v in versions] == [head_revision()]
+
+
 async def test_concurrent_open_migrates_once(backend: Backend) -> None:
     stores = await asyncio.gather(backend.open(), backend.open(), backend.open())
     try:
