@@ -138,6 +138,11 @@ async def test_stats_photo_and_permalinks_on_telegram(
         assert not [d for d in peer.documents if d["chat_id"] == str(TG_GROUP)]
 
         # /statistik in Indonesian, in a DM whose set is the defaults only: another chart.
+        # Telegram refuses the caption's markup once (injected): the photo goes again, its
+        # caption as plain text.
+        refusal = 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 3'
+        peer.inject("sendPhoto", 400, {"ok": False, "error_code": 400, "description": refusal})
+        uploads = len(peer.calls_of("sendPhoto"))
         before = len(await peer.bot_messages(TG_STRANGER))
         await peer.user_sends(
             "/statistik 8", chat_id=TG_STRANGER, chat_type="private", user_id=TG_STRANGER,
@@ -145,6 +150,7 @@ async def test_stats_photo_and_permalinks_on_telegram(
         )  # fmt: skip
         [dm_png] = await peer.wait_photos(TG_STRANGER, 1)
         assert dm_png["caption"] == t("stats_caption", "id", weeks=8)
+        assert len(peer.calls_of("sendPhoto")) == uploads + 2  # refused, then sent plain
         assert len(await peer.bot_messages(TG_STRANGER)) == before
         assert dm_png["data"].startswith(PNG_MAGIC)
         # The group's chart counts the group's own source too; the DM's does not.

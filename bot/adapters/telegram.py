@@ -32,7 +32,7 @@ import logging
 import time
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Collection, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -95,6 +95,20 @@ from bot.models import ChannelRef, Digest
 from bot.render.telegram import CAPTION_LIMIT, render_digest, render_reply, to_plain, utf16_len
 
 log = logging.getLogger(__name__)
+
+
+async def _html_or_plain(
+    send: Callable[[str, ParseMode | None], Awaitable[Message]], html: str
+) -> Message:
+    """``send(html, HTML)``; when Telegram refuses the markup, the same content as plain text
+    (a message's text or a file's caption alike)."""
+    try:
+        return await send(html, ParseMode.HTML)
+    except BadRequest as e:
+        if "can't parse entities" not in e.message.lower():
+            raise
+        log.warning("telegram: HTML refused (%s); resending as plain text", e.message)
+        return await send(to_plain(html), None)
 
 
 class CommandCore(Protocol):
@@ -634,60 +648,53 @@ class TelegramAdapter:
         target = inv.channel
         where: dict[str, Any] = {"message_thread_id": thread, "reply_parameters": reply_to}
         parts = render_reply(reply)
-        # The raw HTML is never shorter than the parsed text Telegram counts.
-        fits = len(parts) == 1 and utf16_len(parts[0]) <= CAPTION_LIMIT
-        if reply.file is not None and reply.file.is_image and fits:
-            # The chart and its caption as one message, as people post a picture.
-            try:
-                with delivery_errors(target):
-                    await self._send_file(chat_id_of(target), reply.file, caption=parts[0], **where)
-            except DeliveryError as e:
-                log.warning("telegram: photo reply to %s failed: %s", target, e)
-            return
-        for part in parts:
+        Send = Callable[[int | str, dict[str, Any]], Awaitable[Message]]
+
+        def text(part: str) -> Send:
+            return lambda chat, kw: self._send_html(chat, part, **kw)
+
+        sends = [text(part) for part in parts]
+        if (file := reply.file) is not None:
+            upload = file  # narrowed, for the closures below
+            # The raw HTML is never shorter than the parsed text Telegram counts.
+            if file.is_image and len(parts) == 1 and utf16_len(parts[0]) <= CAPTION_LIMIT:
+                # The chart and its caption as one message, as people post a picture.
+                sends = [lambda chat, kw: self._send_file(chat, upload, caption=parts[0], **kw)]
+            else:
+                sends.append(lambda chat, kw: self._send_file(chat, upload, **kw))
+        for send in sends:
             try:
                 try:
                     with delivery_errors(target):
-                        await self._send_html(chat_id_of(target), part, **where)
+                        await send(chat_id_of(target), where)
                 except ChannelMoved as e:
                     # The command came in just before the group became a supergroup: answer
                     # there (the message replied to and its thread stayed behind).
                     log.info("telegram: %s moved to %s; replying there", target, e.new_channel)
                     target, where = e.new_channel, {}
                     with delivery_errors(target):
-                        await self._send_html(chat_id_of(target), part)
+                        await send(chat_id_of(target), where)
             except DeliveryError as e:
                 log.warning("telegram: reply to %s failed: %s", target, e)
                 return
-        if reply.file is not None:
-            try:
-                with delivery_errors(target):
-                    await self._send_file(chat_id_of(target), reply.file, **where)
-            except DeliveryError as e:
-                log.warning("telegram: file reply to %s failed: %s", target, e)
 
     async def _send_file(
         self, chat_id: int | str, file: ReplyFile, *, caption: str | None = None, **kwargs: Any
     ) -> Message:
         """A document (OPML) as a file to download; an image (the /stats chart) as a photo,
-        which Telegram shows inline (and recompresses: fine for a chart). ``caption`` is HTML;
-        refused markup is resent as plain text, as for messages."""
-        send = self._bot().send_photo if file.is_image else self._bot().send_document
-        if caption is not None:
-            kwargs["caption"] = caption
-            kwargs["parse_mode"] = ParseMode.HTML
-        try:
-            message: Message = await send(
-                chat_id, InputFile(file.data, filename=file.filename), **kwargs
-            )
-        except BadRequest as e:
-            if caption is None or "can't parse entities" not in e.message.lower():
-                raise
-            log.warning("telegram: HTML caption refused (%s); resending as plain text", e.message)
-            kwargs["caption"] = to_plain(caption)
-            del kwargs["parse_mode"]
-            message = await send(chat_id, InputFile(file.data, filename=file.filename), **kwargs)
-        return message
+        which Telegram shows inline (and recompresses: fine for a chart). ``caption`` is HTML,
+        sent as plain text if Telegram refuses its markup."""
+        bot = self._bot()
+        send = bot.send_photo if file.is_image else bot.send_document
+
+        async def upload(text: str | None, mode: ParseMode | None) -> Message:
+            media = InputFile(file.data, filename=file.filename)
+            sent: Message = await send(chat_id, media, caption=text, parse_mode=mode, **kwargs)
+            return sent
+
+        if caption is None:
+            return await upload(None, None)
+        return await _html_or_plain(upload, caption)
 
     async def _on_migrate(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -765,18 +772,14 @@ class TelegramAdapter:
         """Send HTML; if Telegram refuses the markup, send the same content as plain text."""
         bot = self._bot()
         no_preview = LinkPreviewOptions(is_disabled=True)
-        try:
-            message: Message = await bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=no_preview, **kwargs
+
+        async def message(body: str, mode: ParseMode | None) -> Message:
+            sent: Message = await bot.send_message(
+                chat_id, body, parse_mode=mode, link_preview_options=no_preview, **kwargs
             )
-        except BadRequest as e:
-            if "can't parse entities" not in e.message.lower():
-                raise
-            log.warning("telegram: HTML refused (%s); resending as plain text", e.message)
-            message = await bot.send_message(
-                chat_id, to_plain(text), link_preview_options=no_preview, **kwargs
-            )
-        return message
+            return sent
+
+        return await _html_or_plain(message, text)
 
     def render_digest(self, digest: Digest) -> Sequence[object]:
         return render_digest(digest)

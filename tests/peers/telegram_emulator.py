@@ -472,6 +472,9 @@ class FixupProxy:
             return _error(400, "Bad Request: file must be non-empty")
         chat_id = str(form.get("chat_id", ""))
         self.calls.append((method, {"chat_id": chat_id}))
+        if self._injected.get(method):  # an upload answered as injected, like any other call
+            injected = self._injected[method].pop(0)
+            return web.json_response(injected.body, status=injected.status)
         if self._find_chat(chat_id) is None and not chat_id.lstrip("-").isdigit():
             return _error(400, "Bad Request: chat not found")
         # A caption is checked as message text is, with its own 1024-character limit.
