@@ -451,10 +451,11 @@ async def run_due(
     ``dry_run`` composes but neither queues nor advances anything.
     """
     report = DueReport()
-    if dry_run:  # reads only: no turn needed
-        await _run_due(store, now, compose, batch, skip_empty, dry_run, report)
-        return report
-    async with store.compose_turn() as mine:
+    # A dry run only reads: it needs no turn.
+    turn: AbstractAsyncContextManager[bool] = (
+        contextlib.nullcontext(True) if dry_run else store.compose_turn()
+    )
+    async with turn as mine:
         if not mine:
             # Another worker is composing: the same subscriptions would be composed twice.
             log.debug("compose: another process has the turn; skipping this pass")
