@@ -1634,32 +1634,24 @@ class SQLStore:
         referenced = select(func.substr(deliveries.c.payload, len(_PAYLOAD_REF) + 1)).where(
             deliveries.c.payload.startswith(_PAYLOAD_REF)
         )
-        total = 0
-        while True:
-            pick = (
-                select(digest_payloads.c.hash)
-                .where(
-                    digest_payloads.c.created_at < before, digest_payloads.c.hash.not_in(referenced)
-                )
-                .limit(batch)
-            )
-            async with self._write() as conn:
-                result = await conn.execute(
-                    delete(digest_payloads).where(digest_payloads.c.hash.in_(pick))
-                )
-            deleted = int(result.rowcount or 0)
-            total += deleted
-            if deleted < batch:
-                if total:
-                    log.info("retention: pruned %d shared digest bodies", total)
-                return total
+        unused = and_(
+            digest_payloads.c.created_at < before, digest_payloads.c.hash.not_in(referenced)
+        )
+        total = await self._prune(digest_payloads, unused, batch, key=digest_payloads.c.hash)
+        if total:
+            log.info("retention: pruned %d shared digest bodies", total)
+        return total
 
-    async def _prune(self, tbl: Any, old: ColumnElement[bool], batch: int) -> int:
+    async def _prune(
+        self, tbl: Any, old: ColumnElement[bool], batch: int, *, key: Any = None
+    ) -> int:
+        """Delete ``tbl``'s ``old`` rows, ``batch`` per transaction, picked by ``key`` (the id)."""
+        key = tbl.c.id if key is None else key
         total = 0
         while True:
-            pick = select(tbl.c.id).where(old).order_by(tbl.c.id).limit(batch)
+            pick = select(key).where(old).order_by(key).limit(batch)
             async with self._write() as conn:
-                result = await conn.execute(delete(tbl).where(tbl.c.id.in_(pick)))
+                result = await conn.execute(delete(tbl).where(key.in_(pick)))
             deleted = int(result.rowcount or 0)
             total += deleted
             if deleted < batch:
