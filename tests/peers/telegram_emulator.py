@@ -478,12 +478,9 @@ class FixupProxy:
         if self._find_chat(chat_id) is None and not chat_id.lstrip("-").isdigit():
             return _error(400, "Bad Request: chat not found")
         # A caption is checked as message text is, with its own 1024-character limit.
-        caption = str(form.get("caption", ""))
-        visible = caption
-        if caption and str(form.get("parse_mode", "")).upper() == "HTML":
-            error, visible = telegram_html_error(caption)
-            if error is not None:
-                return _error(400, f"Bad Request: can't parse entities: {error}")
+        refused, visible = _parsed(str(form.get("caption", "")), form.get("parse_mode"))
+        if refused is not None:
+            return refused
         if len(visible.encode("utf-16-le")) // 2 > 1024:
             return _error(400, "Bad Request: message caption is too long")
         sent.append(
@@ -734,14 +731,21 @@ def _member(chat: FakeChat, user_id: int) -> dict[str, Any]:
     return {"status": "member", "user": user}
 
 
+def _parsed(text: str, parse_mode: object) -> tuple[web.Response | None, str]:
+    """(Telegram's refusal of ``text``'s markup or None, the text a reader sees)."""
+    if str(parse_mode or "").upper() != "HTML":
+        return None, text
+    error, visible = telegram_html_error(text)
+    if error is not None:
+        return _error(400, f"Bad Request: can't parse entities: {error}"), text
+    return None, visible
+
+
 def _check_message(params: dict[str, Any]) -> web.Response | None:
     """Refuse a sendMessage the way Telegram does (markup, emptiness, length)."""
-    text = str(params.get("text", ""))
-    visible = text
-    if str(params.get("parse_mode", "")).upper() == "HTML":
-        error, visible = telegram_html_error(text)
-        if error is not None:
-            return _error(400, f"Bad Request: can't parse entities: {error}")
+    refused, visible = _parsed(str(params.get("text", "")), params.get("parse_mode"))
+    if refused is not None:
+        return refused
     if not visible.strip():
         return _error(400, "Bad Request: message text is empty")
     if len(visible.strip().encode("utf-16-le")) // 2 > 4096:
