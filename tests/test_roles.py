@@ -377,15 +377,14 @@ async def test_a_killed_workers_feed_is_polled_by_another_within_seconds(
         first.proc.kill()
         await first.proc.wait()
         answer.set()
-        killed_at = time.monotonic()
         second = await Role(tmp_path, env, "worker").start()
 
         async def stored() -> bool:
             return len(await stories_of(pg_db, url)) == STORIES
 
-        # The deadline is the peer's (60 s); the lease the feed waits out is 3 s.
+        # A deadline for the peer (60 s), far below a long fixed lease (it was 300 s); the
+        # lease the feed waits out is 3 s.
         await until("the second worker storing the feed", stored, second, deadline_s=60)
-        assert time.monotonic() - killed_at < 60
     finally:
         await first.stop()
         if second is not None:
