@@ -63,12 +63,8 @@ DEADLINE_S = 20.0  # for a peer or a process to get somewhere (not a timing asse
 
 @pytest.fixture
 async def peer(node: NodeEmulator) -> AsyncIterator[ScriptedProxy]:
-    proxy = ScriptedProxy(node.url)
-    await proxy.start()
-    try:
+    async with ScriptedProxy(node.url) as proxy:
         yield proxy
-    finally:
-        await proxy.stop()
 
 
 @dataclass

@@ -191,12 +191,9 @@ class ScriptedProxy(FixupProxy):
 
 @pytest.fixture
 async def peer(node: NodeEmulator) -> AsyncIterator[ScriptedProxy]:
-    proxy = ScriptedProxy(node.url)  # a fresh token: isolated emulator state
-    await proxy.start()
-    try:
+    # A fresh token: isolated emulator state.
+    async with ScriptedProxy(node.url) as proxy:
         yield proxy
-    finally:
-        await proxy.stop()
 
 
 # --------------------------------------------------------------------------- checking a digest

@@ -60,12 +60,8 @@ GROUP_ID = -1001800
 
 @pytest.fixture
 async def peer(node: NodeEmulator) -> AsyncIterator[FixupProxy]:
-    proxy = FixupProxy(node.url)
-    await proxy.start()
-    try:
+    async with FixupProxy(node.url) as proxy:
         yield proxy
-    finally:
-        await proxy.stop()
 
 
 def visible(html: str) -> str:

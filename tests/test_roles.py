@@ -76,12 +76,9 @@ def pg_db(pg_url: str) -> Iterator[str]:
 
 @pytest.fixture
 async def peer(node: NodeEmulator) -> AsyncIterator[ScriptedProxy]:
-    proxy = ScriptedProxy(node.url, long_poll_s=1.0)  # a fresh token: isolated emulator state
-    await proxy.start()
-    try:
+    # A fresh token: isolated emulator state.
+    async with ScriptedProxy(node.url, long_poll_s=1.0) as proxy:
         yield proxy
-    finally:
-        await proxy.stop()
 
 
 # --------------------------------------------------------------------------- a role process

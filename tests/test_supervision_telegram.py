@@ -41,12 +41,9 @@ USER = 4242
 
 @pytest.fixture
 async def peer(node: NodeEmulator) -> AsyncIterator[FixupProxy]:
-    proxy = FixupProxy(node.url, long_poll_s=1.0)  # a fresh token: isolated emulator state
-    await proxy.start()
-    try:
+    # A fresh token: isolated emulator state.
+    async with FixupProxy(node.url, long_poll_s=1.0) as proxy:
         yield proxy
-    finally:
-        await proxy.stop()
 
 
 class WartaRun:

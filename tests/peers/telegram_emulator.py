@@ -34,7 +34,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
@@ -333,7 +333,7 @@ class FixupProxy:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FixupProxy:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
