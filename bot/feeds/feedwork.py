@@ -76,14 +76,20 @@ def build(
     known: Mapping[str, str],
     spec: BuildSpec,
     scorer: TopicScorer | None,
+    hashes: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[Story]:
-    """Analyzed stories for the entries the store lacks or holds with another hash."""
+    """Analyzed stories for the entries the store lacks or holds with another hash.
+    ``hashes``: the outline's entry hashes of ``parsed`` (not computed again when given)."""
     stories: list[Story] = []
     for key, group in _groups(parsed).items():
         stored_hash = known.get(key)
+        got = hashes.get(key) if hashes is not None else None
         # The first entry that makes a story owns the key; later duplicates are ignored.
-        for entry in group:
-            if stored_hash is not None and entry_hash(entry) == stored_hash:
+        for i, entry in enumerate(group):
+            if (
+                stored_hash is not None
+                and (got[i] if got is not None else entry_hash(entry)) == stored_hash
+            ):
                 break
             story = to_story(
                 entry,

@@ -60,7 +60,12 @@ class IngestStore(Protocol):
     async def save_feeds(self, feeds: Sequence[Feed]) -> None: ...
 
     async def claim_due_feeds(
-        self, now: datetime, *, limit: int, lease_s: float = 300
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        lease_s: float = 300,
+        save: Sequence[Feed] = (),
     ) -> list[Feed]: ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
@@ -229,7 +234,7 @@ async def _ingest_body(
         widen=tuple(batches.widen),
     )
     if parsed is not None and (cpu is None or todo <= INLINE_MAX_STORIES):
-        changed = build(parsed, known, spec, scorer)
+        changed = build(parsed, known, spec, scorer, out.hashes)
     else:
         assert cpu is not None
         changed = await cpu.run(build_job, body, result.final_url, result.headers, known, spec)

@@ -61,7 +61,12 @@ class Store(Protocol):
         ...
 
     async def claim_due_feeds(
-        self, now: datetime, *, limit: int, lease_s: float = 300
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        lease_s: float = 300,
+        save: Sequence[Feed] = (),
     ) -> list[Feed]:
         """Take up to ``limit`` enabled feeds with ``next_check_at <= now``, oldest first.
         Only feeds someone reads are taken: defaults, and feeds at least one chat added; the
@@ -71,6 +76,9 @@ class Store(Protocol):
         (other processes on PostgreSQL) never take the same feed; a worker that dies leaves the
         feed due again when the lease ends. The caller stores the real next time through
         :meth:`save_feeds`. Returned feeds carry the lease as ``next_check_at``.
+
+        ``save``: feeds whose state to write first, as :meth:`save_feeds` would, in the same
+        transaction (a poller saves the feeds it finished whenever it claims more).
         """
         ...
 

@@ -592,9 +592,15 @@ class SQLStore:
         return [_feed(r) for r in rows]
 
     async def claim_due_feeds(
-        self, now: datetime, *, limit: int, lease_s: float = 300
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        lease_s: float = 300,
+        save: Sequence[Feed] = (),
     ) -> list[Feed]:
         if limit <= 0:
+            await self.save_feeds(save)
             return []
         # A feed that is no default and that no chat adds has no reader: it is not polled
         # (the row stays, with its state, so a chat adding it again resumes where it was).
@@ -610,18 +616,25 @@ class SQLStore:
         if self._pg:
             pick = pick.with_for_update(skip_locked=True)
         async with self._write() as conn:
+            # The finished feeds' state goes in the claim's transaction: a poller saves and
+            # claims at the same moments, and every write transaction costs a turn of the
+            # writer and about nine round trips to the driver's thread.
+            if save:
+                await self._save_feeds(conn, save)
             ids = list((await conn.execute(pick)).scalars())
-            if not ids:
-                return []
-            # Re-checking `due` makes the claim safe even where row locks don't exist
-            # (another process's SQLite connection): a row claimed meanwhile is skipped.
-            claim = (
-                update(feeds)
-                .where(feeds.c.id.in_(ids), due)
-                .values(next_check_at=now + timedelta(seconds=lease_s))
-                .returning(*feeds.c)
-            )
-            rows = (await conn.execute(claim)).all()
+            rows: Sequence[Row[Any]] = []
+            if ids:
+                # Re-checking `due` makes the claim safe even where row locks don't exist
+                # (another process's SQLite connection): a row claimed meanwhile is skipped.
+                claim = (
+                    update(feeds)
+                    .where(feeds.c.id.in_(ids), due)
+                    .values(next_check_at=now + timedelta(seconds=lease_s))
+                    .returning(*feeds.c)
+                )
+                rows = (await conn.execute(claim)).all()
+        if save:
+            self.held.settled_feeds(f.url for f in save)
         order = {id_: i for i, id_ in enumerate(ids)}
         claimed = sorted((_feed(r) for r in rows), key=lambda f: order[f.id or 0])
         for f in claimed:
@@ -654,11 +667,14 @@ class SQLStore:
     async def save_feeds(self, feeds_: Sequence[Feed]) -> None:
         if not feeds_:
             return
+        async with self._write() as conn:
+            await self._save_feeds(conn, feeds_)
+        self.held.settled_feeds(f.url for f in feeds_)
+
+    async def _save_feeds(self, conn: AsyncConnection, feeds_: Sequence[Feed]) -> None:
         params = [{"b_url": f.url, **_feed_state(f)} for f in feeds_]
         stmt = update(feeds).where(feeds.c.url == bindparam("b_url"))
-        async with self._write() as conn:
-            await conn.execute(stmt, params)
-        self.held.settled_feeds(f.url for f in feeds_)
+        await conn.execute(stmt, params)
 
     async def set_feed_default(self, url: str, is_default: bool) -> bool:
         stmt = (
