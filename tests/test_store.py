@@ -110,7 +110,7 @@ async def test_migrations_are_idempotent(backend: Backend) -> None:
         assert await second.get_meta("last_poll") == "x"
         async with second._engine.connect() as conn:
             versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
-        assert [v[0] for v in versions] == ["0004"]
+        assert [v[0] for v in versions] == ["0005"]
 
 
 def test_head_revision_is_alembics_head() -> None:
@@ -867,3 +867,13 @@ async def test_sources_follow_a_moved_chat(store: SQLStore) -> None:
     assert await store.move_channel(old, new)
     assert await store.chat_source_urls(new) == {MINE}
     assert await store.chat_source_urls(old) == {DEF}  # no rows left behind: defaults only
+
+
+async def test_sqlite_full_text_index_merges_sixteen_segments_at_a_time(tmp_path: Path) -> None:
+    # Migration 0005: fewer, larger merges of the segments each poll's stories add.
+    async with await open_store(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}") as store:
+        async with store._engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT v FROM stories_fts_config WHERE k = 'automerge'"))
+            ).all()
+    assert [r[0] for r in rows] == [16]

@@ -343,8 +343,8 @@ def _enable_wal(cursor: Any, busy_timeout_ms: int) -> None:
 
 
 def head_revision() -> str:
-    """The newest migration's revision, read from the file names (``0004_announcements.py``:
-    "0004"), so a database already at head is known without importing alembic (~0.4 s of
+    """The newest migration's revision, read from the file names (``0005_fts_automerge.py``:
+    "0005"), so a database already at head is known without importing alembic (~0.4 s of
     every CLI command's start-up). A test checks it against alembic's own head."""
     names = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
     return names[-1].split("_", 1)[0]
