@@ -130,10 +130,12 @@ class App:
         file = Path(path or self.settings.feeds_file)
         if not file.exists():
             return 0
-        known = {f.url: f for f in await self.store.list_feeds()}
         specs = load_feeds_file(file)
+        if not specs:
+            return 0
+        known = await self.store.feed_defaults()  # url -> is a default
         for spec in specs:
-            if spec.url in known and not known[spec.url].is_default:
+            if spec.url in known and not known[spec.url]:
                 await self.store.set_feed_default(spec.url, True)
         new = [
             Feed(

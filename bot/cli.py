@@ -304,11 +304,7 @@ async def _poll(app: Any, *, once: bool, everything: bool) -> int:
     if added:
         print(f"added {added} feeds from {app.settings.feeds_file}", file=sys.stderr)
     if everything:
-        now = datetime.now(UTC)
-        feeds = await app.store.list_feeds()
-        for feed in feeds:
-            feed.next_check_at = now
-        await app.store.save_feeds(feeds)
+        await app.store.make_feeds_due(datetime.now(UTC))
     # Feeds are claimed as polling slots free up: --once polls every feed due at the start
     # (however many), without --once the poll goes on, sleeping until the next feed is due.
     pacer = app.pacer()

@@ -1,10 +1,14 @@
 """A worker or a sender process that ``tests/test_events_kill.py`` starts and SIGKILLs.
 
-``warta worker`` / ``warta sender`` are another part of the work (issue 8 item 6); until they
-exist, these processes are built from the same public pieces ``warta run`` wires:
+They are built from the public pieces ``warta worker`` and ``warta sender`` wire, with two
+differences the test needs: the chat is a recording peer (below) instead of a platform adapter,
+and the worker polls in small claims in a tight loop, so that a kill lands mid-batch on a busy
+worker (the test makes feeds due by SQL, which a pacer asleep until its next due time would
+only see later). ``warta worker`` itself, killed mid-fetch, is tested in
+``tests/test_roles.py``.
 
-* ``worker``: :func:`bot.feeds.ingest.poll_due` in a loop (small claims, so a kill lands
-  mid-batch), on :class:`bot.app.App` opened from the environment's settings.
+* ``worker``: :func:`bot.feeds.ingest.poll_due` in a loop (claims of 25),
+  on :class:`bot.app.App` opened from the environment's settings.
 * ``sender``: :class:`bot.send_loop.SendLoop` running :func:`bot.runner.make_send_step`
   (stored stories to instant deliveries, then the outbox through the real
   :class:`bot.delivery.Sender`), woken by :func:`bot.runner.start_wakeups` (LISTEN/NOTIFY),
@@ -105,9 +109,8 @@ async def sender(app: App) -> None:
     loop = SendLoop(make_send_step(app, send), await start_wakeups(app), fallback_s=2.0)
     loop.start()
     app.defer_close(loop.stop)
-    # Composing is CPU work that would stall this loop (and its lease renewals) for seconds
-    # on a loaded machine; until compose runs off the loop (issue 8 items 2 and 3) it gets a
-    # thread with its own loop and connections here.
+    # Digests are composed by a loop of their own in a thread, with its own connections, as
+    # a second composer process would: the compose turn keeps the two from composing twice.
     threading.Thread(target=asyncio.run, args=(composer(app.settings),), daemon=True).start()
     await asyncio.Event().wait()
 

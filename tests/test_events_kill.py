@@ -1,12 +1,13 @@
 """Three workers and two senders share 500 feeds and 200 subscriptions on the real PostgreSQL,
 and one of each is killed with SIGKILL at random moments, again and again (issue 8, item 1).
 
-Processes: ``tests/events_proc.py`` (``warta worker`` / ``warta sender`` do not exist yet; it
-wires the same public pieces ``warta run`` does: ``poll_due``, ``SendLoop`` over
-``make_send_step``, LISTEN/NOTIFY wake-ups, ``compose_due``). Feeds come from a real HTTP server
-on 127.0.0.1 (ETag/304); chats are a recording HTTP peer on 127.0.0.1 that keeps each message
-once by nonce, like Discord's ``enforce_nonce`` (the Telegram Bot API has no such key; see
-tests/test_crash.py for that residual window), and counts the repeats it absorbed.
+Processes: ``tests/events_proc.py``: the public pieces ``warta worker`` / ``warta sender`` wire
+(``poll_due``, ``SendLoop`` over ``make_send_step``, LISTEN/NOTIFY wake-ups, ``compose_due``)
+with a recording chat peer in place of a platform adapter (see that module for why). Feeds come
+from a real HTTP server on 127.0.0.1 (ETag/304); chats are a recording HTTP peer on 127.0.0.1
+that keeps each message once by nonce, like Discord's ``enforce_nonce`` (the Telegram Bot API
+has no such key; see tests/test_crash.py for that residual window), and counts the repeats it
+absorbed.
 
 What must hold:
 

@@ -240,6 +240,42 @@ async def test_claim_due_feeds_order_lease_and_exclusions(store: SQLStore) -> No
     assert {f.url for f in again} == {f"https://due/{n}" for n in range(6)} | {"https://future/"}
 
 
+async def test_make_feeds_due_moves_only_the_due_time(store: SQLStore) -> None:
+    # `warta poll --all`: every enabled feed due now; nothing else of a feed's state is
+    # written, so a feed another process holds keeps what that process saves meanwhile.
+    for n in range(3):
+        await store.add_feed(Feed(f"https://a/{n}", next_check_at=T0 + timedelta(hours=n + 1)))
+    off = await store.add_feed(Feed("https://off/", next_check_at=T0 + timedelta(hours=5)))
+    off.disabled_reason = "410 Gone"
+    await store.save_feeds([off])
+    (held,) = await store.claim_due_feeds(T0 + timedelta(hours=1), limit=1)
+    held.etag = '"saved by the poller"'
+    held.next_check_at = T0 + timedelta(hours=9)
+
+    assert await store.make_feeds_due(T0) == 3
+    await store.save_feeds([held])  # the poller finishes after --all made everything due
+
+    got = {f.url: f for f in await store.list_feeds()}
+    assert got["https://a/0"].etag == '"saved by the poller"'
+    assert got["https://a/0"].next_check_at == T0 + timedelta(hours=9)
+    assert got["https://a/1"].next_check_at == T0
+    assert got["https://a/2"].next_check_at == T0
+    assert got["https://off/"].next_check_at == T0 + timedelta(hours=5)  # disabled: untouched
+    assert [f.url for f in await store.claim_due_feeds(T0, limit=10)] == [
+        "https://a/1",
+        "https://a/2",
+    ]
+
+
+async def test_feed_defaults_lists_every_feed_once(store: SQLStore) -> None:
+    await store.add_feed(Feed("https://d.example/rss", is_default=True))
+    await store.add_feed(Feed("https://chat.example/rss", is_default=False))
+    assert await store.feed_defaults() == {
+        "https://d.example/rss": True,
+        "https://chat.example/rss": False,
+    }
+
+
 async def test_concurrent_claimers_never_share_a_feed(backend: Backend, store: SQLStore) -> None:
     urls = {f"https://f{n}.example/rss" for n in range(60)}
     for url in urls:
@@ -871,9 +907,9 @@ async def test_sources_follow_a_moved_chat(store: SQLStore) -> None:
 
 async def test_sqlite_full_text_index_merges_sixteen_segments_at_a_time(tmp_path: Path) -> None:
     # Migration 0005: fewer, larger merges of the segments each poll's stories add.
-    async with await open_store(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}") as store:
-        async with store._engine.connect() as conn:
-            rows = (
-                await conn.execute(text("SELECT v FROM stories_fts_config WHERE k = 'automerge'"))
-            ).all()
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    async with store, store._engine.connect() as conn:
+        rows = (
+            await conn.execute(text("SELECT v FROM stories_fts_config WHERE k = 'automerge'"))
+        ).all()
     assert [r[0] for r in rows] == [16]

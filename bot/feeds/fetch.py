@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Self, TypeGuard
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -148,9 +149,12 @@ def _describe(e: BaseException) -> str:
 
 
 def _host_key(url: str) -> str:
+    """The host a fetch of ``url`` holds a per-host slot of: as spelled in the URL, lowered
+    (no IDNA decoding: yarl's ``URL.host`` decodes punycode, ~10 us a fetch, and the slot key
+    only has to group one host's URLs together)."""
     try:
-        return (URL(url).host or "").lower()
-    except (ValueError, TypeError):
+        return urlsplit(url.strip()).hostname or ""
+    except ValueError:
         return ""
 
 

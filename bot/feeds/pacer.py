@@ -102,7 +102,8 @@ class Pacer:
         self, claim_time: Callable[[], datetime], stop: asyncio.Event | None, leases: FeedLeases
     ) -> PollReport:
         total = PollReport()
-        running: dict[asyncio.Future[Any], tuple[Feed, PollReport]] = {}
+        # task -> its feed, report and host (split once per feed, not at every step)
+        running: dict[asyncio.Future[Any], tuple[Feed, PollReport, str]] = {}
         busy: Counter[str] = Counter()
         parked: dict[str, deque[Feed]] = {}
         n_parked = 0
@@ -130,13 +131,12 @@ class Pacer:
         batches = Batches(self.store, await self.store.widening_keywords())
         batches_at = self.clock()
 
-        def start(feed: Feed) -> None:
-            host = _host(feed)
+        def start(feed: Feed, host: str) -> None:
             busy[host] += 1
             self.peak_per_host = max(self.peak_per_host, busy[host])
             report = PollReport(feeds=1)
             task = asyncio.create_task(self._poll(feed, report, batches))
-            running[task] = (feed, report)
+            running[task] = (feed, report, host)
             task.add_done_callback(on_done)
             self.peak_running = max(self.peak_running, len(running))
 
@@ -144,7 +144,7 @@ class Pacer:
             nonlocal n_parked
             host = _host(feed)
             if busy[host] < self.per_host and len(running) < self.concurrency:
-                start(feed)
+                start(feed, host)
             else:
                 parked.setdefault(host, deque()).append(feed)
                 n_parked += 1
@@ -154,7 +154,7 @@ class Pacer:
             for host in list(parked):
                 queue = parked[host]
                 while queue and busy[host] < self.per_host and len(running) < self.concurrency:
-                    start(queue.popleft())
+                    start(queue.popleft(), host)
                     n_parked -= 1
                 if not queue:
                     del parked[host]
@@ -241,8 +241,8 @@ class Pacer:
                             await wake.wait()
                 while completed:
                     task = completed.popleft()
-                    feed, report = running.pop(task)
-                    busy[_host(feed)] -= 1
+                    feed, report, host = running.pop(task)
+                    busy[host] -= 1
                     finished.append((feed, report))
                 if len(finished) >= self._claim_min and not may_claim(
                     stop is not None and stop.is_set()

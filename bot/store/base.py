@@ -55,6 +55,17 @@ class Store(Protocol):
         """All feeds, by id."""
         ...
 
+    async def feed_defaults(self) -> dict[str, bool]:
+        """Every feed's url and whether it is a default: what syncing the feeds file needs,
+        without reading (and converting) every feed's whole row."""
+        ...
+
+    async def make_feeds_due(self, now: datetime) -> int:
+        """Make every enabled feed due at ``now`` (``warta poll --all``), touching nothing
+        else of its state, so a feed another process is polling keeps what that process
+        saves. Returns how many feeds."""
+        ...
+
     async def set_feed_default(self, url: str, is_default: bool) -> bool:
         """Make a feed one of the instance's defaults, or stop it being one (chats that added
         it keep it). False when the url is unknown."""

@@ -591,6 +591,21 @@ class SQLStore:
             rows = (await conn.execute(select(feeds).order_by(feeds.c.id))).all()
         return [_feed(r) for r in rows]
 
+    async def feed_defaults(self) -> dict[str, bool]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(feeds.c.url, feeds.c.is_default))
+            return {url: bool(default) for url, default in rows}
+
+    async def make_feeds_due(self, now: datetime) -> int:
+        stmt = (
+            update(feeds)
+            .where(feeds.c.disabled_reason.is_(None))
+            .values(next_check_at=now)
+            .returning(feeds.c.id)
+        )
+        async with self._write() as conn:
+            return len((await conn.execute(stmt)).all())
+
     async def claim_due_feeds(
         self,
         now: datetime,
