@@ -39,9 +39,19 @@ def settle_heap() -> None:
     in one loop step whenever Python decides (the ``gc`` line of bench/loop_lag_bench.py).
     Frozen, they are never walked again (they are still freed when their reference count
     drops to zero), and a full collection walks only what was made since. Collected first, so
-    no start-up garbage is frozen for good. Long-running processes call this once."""
+    no start-up garbage is frozen for good. Long-running processes call this once.
+
+    The youngest generation is then collected every 10,000 allocations instead of 700: a poll
+    makes and drops objects by the million (parsed entries, rows, requests), nearly all freed
+    by their reference counts, and the collector's passes over them were ~5 % of a poll
+    cycle's CPU; a pass over 10,000 young objects is still about a millisecond of loop step."""
     gc.collect()
     gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, gen1, gen2)
+
+
+YOUNG_GC_THRESHOLD = 10_000
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ import pytest_asyncio
 
 from bench.feedgen import long_feed
 from bot.analyze import default_scorer
-from bot.app import settle_heap
+from bot.app import YOUNG_GC_THRESHOLD, settle_heap
 from bot.feeds.cpu import InlineWork, ProcessWork
 from bot.feeds.feedwork import BuildSpec, build, outline
 from bot.feeds.fetch import Fetcher
@@ -78,6 +78,7 @@ class _Node:
 
 def test_settled_heap_is_not_walked_by_collections() -> None:
     before = _Node()
+    thresholds = gc.get_threshold()
     settle_heap()
     try:
         after = _Node()
@@ -85,8 +86,11 @@ def test_settled_heap_is_not_walked_by_collections() -> None:
         # What existed at start-up is out of every collection's walk; what came later is not.
         assert not any(o is before for o in walked)
         assert any(o is after for o in walked)
+        # And the young generation is collected less often from then on.
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, *thresholds[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 async def _poll_all(store: SQLStore, work: InlineWork | ProcessWork, urls: list[str]) -> Pacer:
