@@ -23,7 +23,9 @@ from bot.feeds.pacer import OnStories, Pacer
 from bot.logsafe import setup_logging
 from bot.models import Feed
 from bot.store import SQLStore, open_store
+from bot.store.sql import FEEDS_CHANNEL
 from bot.topic import TopicScorer
+from bot.wakeup import PgListener, Poke, asyncpg_dsn
 
 # setup_logging lives in logsafe: cheap CLI start
 __all__ = ["USER_AGENT", "App", "settle_heap", "setup_logging"]
@@ -111,6 +113,18 @@ class App:
             on_stories=on_stories,
             clock=clock,
         )
+
+    def wake_on_due_feeds(self, pacer: Pacer) -> None:
+        """Poke ``pacer`` as soon as a feed may be due (a chat or an operator added one): this
+        process's store writes, and on PostgreSQL every process's (LISTEN on a dedicated
+        connection, closed with the app). Without it a sleeping pacer finds the feed at its
+        next scheduled look, up to ``idle_max_s`` later."""
+        self.store.on_feeds_due(pacer.poke)
+        dsn = asyncpg_dsn(self.store.url)
+        if dsn is not None:
+            listener = PgListener(dsn, FEEDS_CHANNEL, Poke(pacer.poke))
+            listener.start()
+            self.defer_close(listener.stop)
 
     async def close(self) -> None:
         await self._stack.aclose()

@@ -308,6 +308,8 @@ async def _poll(app: Any, *, once: bool, everything: bool) -> int:
     # Feeds are claimed as polling slots free up: --once polls every feed due at the start
     # (however many), without --once the poll goes on, sleeping until the next feed is due.
     pacer = app.pacer()
+    if not once:
+        app.wake_on_due_feeds(pacer)  # a feed added meanwhile is polled at once
     from bot.app import settle_heap
 
     # Start-up is over (a long-running poll: as warta run). A --once cycle too: its full

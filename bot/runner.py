@@ -355,7 +355,9 @@ async def run_role(settings: Settings, plan: Plan) -> int:
         scheduler.start()
         if plan.poll:
             # Polling is paced by work, not by a tick: feeds are claimed as slots free up.
-            polling = asyncio.create_task(_keep_polling(app.pacer(), stop), name="poll")
+            pacer = app.pacer()
+            app.wake_on_due_feeds(pacer)
+            polling = asyncio.create_task(_keep_polling(pacer, stop), name="poll")
         if plan.send and supervisor is not None:
             # Only adapters that are up send; a down adapter's deliveries wait (retry later).
             sender = Sender(app.store, supervisor.running, lease_s=app.settings.delivery_lease_s)

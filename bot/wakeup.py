@@ -16,12 +16,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 # Names the LISTEN connection in pg_stat_activity (operators, and tests that cut it).
 APPLICATION_NAME = "warta-listen"
+
+
+class Signal(Protocol):
+    """What a NOTIFY sets: a :class:`Wakeup`, or anything with ``set()`` (a pacer's poke)."""
+
+    def set(self) -> None: ...
+
+
+class Poke:
+    """A :class:`Signal` that calls ``fn``."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self._fn = fn
+
+    def set(self) -> None:
+        self._fn()
 
 
 class Wakeup:
@@ -66,7 +83,7 @@ class PgListener:
         self,
         dsn: str,
         channel: str,
-        wakeup: Wakeup,
+        wakeup: Signal,
         *,
         check_every_s: float = 10.0,
         max_backoff_s: float = 30.0,

@@ -169,3 +169,34 @@ async def test_claims_are_short_renewed_while_held_and_free_soon_after_a_poller_
     await asyncio.sleep(2.0)
     again = await store.claim_due_feeds(datetime.now(UTC), limit=10)
     assert sorted(f.url for f in again) == sorted(feed_server.url(p) for p in slow)
+
+
+async def test_a_feed_added_wakes_a_sleeping_pacer(
+    store: SQLStore, feed_server: FeedServer
+) -> None:
+    # Nothing is due and the pacer sleeps up to idle_max_s; a feed added meanwhile (a chat's
+    # /feeds add) is polled at once when the store pokes the pacer, not at its next look.
+    before = feed_server.url(feed_server.add_bytes("/before.xml", RSS))
+    after = feed_server.url(feed_server.add_bytes("/after.xml", RSS))
+    stop = asyncio.Event()
+    async with Fetcher(allow_loopback=True) as fetcher:
+        pacer = Pacer(store, fetcher, idle_max_s=60)
+        task = asyncio.create_task(pacer.run_forever(stop))
+        try:
+            await asyncio.sleep(0.5)  # the pacer found nothing due and went to sleep
+            # Not wired yet: the pacer sleeps on (the check below can fail).
+            await store.add_feed(Feed(url=before, is_default=True))
+            await asyncio.sleep(1.5)
+            assert feed_server.total_requests == 0
+            store.on_feeds_due(pacer.poke)
+            await store.add_feed(Feed(url=after, is_default=True))
+            for _ in range(100):
+                if feed_server.total_requests == 2:
+                    break
+                await asyncio.sleep(0.05)
+            # Both: a poke claims everything due, not only what was just added.
+            assert feed_server.stats("/before.xml").requests == 1
+            assert feed_server.stats("/after.xml").requests == 1
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)

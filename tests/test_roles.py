@@ -426,3 +426,30 @@ async def test_sigterm_releases_a_feed_being_polled_to_another_worker(
         await until("the second worker storing the feed", stored, second, deadline_s=60)
     finally:
         assert await second.stop() == 0, second.output()[-3000:]
+
+
+async def test_a_feed_added_elsewhere_is_polled_by_a_sleeping_worker_at_once(
+    tmp_path: Path, pg_db: str, feed_server: FeedServer
+) -> None:
+    # A worker that polled everything sleeps until its next look (up to 30 s, the pacer's
+    # idle_max_s); a feed another process adds (a gateway's /feeds add) reaches it by NOTIFY.
+    now = datetime.now(UTC)
+    first = feed_server.url(feed_server.add_bytes("/first.xml", story_feed(now)))
+    added = feed_server.url(feed_server.add_bytes("/added.xml", story_feed(now)))
+    # A long lease: the worker's next look is then its idle_max_s (30 s), not the end of the
+    # first feed's lease, which it would otherwise check at 15 s.
+    env = role_env(tmp_path, pg_db, [first], WARTA_FEED_LEASE_S="120")
+    worker = await Role(tmp_path, env, "worker").start()
+    try:
+
+        async def stored(url: str) -> bool:
+            return len(await stories_of(pg_db, url)) == STORIES
+
+        await until("the first feed's stories", lambda: stored(first), worker)
+        async with await open_store(pg_db) as store:
+            await store.add_feed(Feed(url=added, is_default=True))
+        # Far below the 30 s the worker would sleep without the wake-up.
+        await until("the added feed's stories", lambda: stored(added), worker, deadline_s=15)
+    finally:
+        assert await worker.stop() == 0, worker.output()[-3000:]
+    assert feed_server.stats("/added.xml").requests == 1

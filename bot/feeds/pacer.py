@@ -85,6 +85,16 @@ class Pacer:
         self.claims = 0
         self.peak_running = 0
         self.peak_per_host = 0
+        # Set by poke(): a feed may be due now; the running drive's wake-up event.
+        self._poked = False
+        self._wake: asyncio.Event | None = None
+
+    def poke(self) -> None:
+        """A feed may have become due now (added, made a default): claim again at once
+        instead of at the next scheduled look. Safe to call at any time, from the loop."""
+        self._poked = True
+        if self._wake is not None:
+            self._wake.set()
 
     async def run_once(self) -> PollReport:
         """Poll every feed due now (including those that fall due no later than now while
@@ -115,7 +125,7 @@ class Pacer:
         # than by asyncio.wait over every running poll: that registers and removes a callback
         # on each of them for every poll that ends (concurrency x feeds callbacks per cycle).
         completed: deque[asyncio.Future[Any]] = deque()
-        wake = asyncio.Event()
+        wake = self._wake = asyncio.Event()
 
         def on_done(task: asyncio.Future[Any]) -> None:
             completed.append(task)
@@ -196,6 +206,9 @@ class Pacer:
         try:
             while True:
                 stopping = stop is not None and stop.is_set()
+                if self._poked and stop is not None:
+                    self._poked = False
+                    retry_at = None  # look now, not at the time the last empty claim set
                 if not stopping:  # when stopping, claimed feeds not yet started are released
                     unpark()
                 free = self.concurrency - len(running)
@@ -229,9 +242,13 @@ class Pacer:
                     await flush()
                     if stop is None or stopping:
                         break
-                    await self._sleep_until(retry_at, stopper)
+                    await self._sleep_until(retry_at, wake, stop)
                     continue
-                if not completed and not (stopper is not None and stopper.done() and not stopping):
+                if (
+                    not completed
+                    and not (stopper is not None and stopper.done() and not stopping)
+                    and not (self._poked and stop is not None)
+                ):
                     wake.clear()
                     timeout = None
                     if retry_at is not None:
@@ -250,6 +267,7 @@ class Pacer:
                     # No claim is coming now to save them with.
                     await flush()
         finally:
+            self._wake = None
             if stopper is not None:
                 stopper.cancel()
             if running:
@@ -303,11 +321,15 @@ class Pacer:
             return latest
         return max(now, min(latest, due))
 
-    async def _sleep_until(self, when: datetime | None, stopper: asyncio.Task[bool] | None) -> None:
+    async def _sleep_until(
+        self, when: datetime | None, wake: asyncio.Event, stop: asyncio.Event
+    ) -> None:
+        """Sleep until ``when`` (at most ``idle_max_s``), or until woken: stopped or poked."""
         delay = self.idle_max_s if when is None else (when - self.clock()).total_seconds()
-        if delay <= 0:
+        if delay <= 0 or self._poked or stop.is_set():
             return
-        if stopper is None:
-            await asyncio.sleep(delay)
-            return
-        await asyncio.wait({stopper}, timeout=delay)
+        # Cleared only now that neither has happened: a later stop or poke sets it again.
+        wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await wake.wait()

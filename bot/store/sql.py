@@ -93,6 +93,9 @@ _CHUNK: Final = 500  # keys per IN list; far below SQLite's and asyncpg's parame
 _MAX_ERROR: Final = 2000
 # PostgreSQL NOTIFY channel raised when work for a sender is committed (bot.wakeup listens).
 WORK_CHANNEL: Final = "warta_work"
+# ... and when a feed may have become due at once (added, made a default, polled with --all):
+# a sleeping poller claims it now instead of at its next scheduled look.
+FEEDS_CHANNEL: Final = "warta_feeds"
 _ADVISORY_LOCK: Final = 0x5741525441  # "WARTA": one migrator at a time on PostgreSQL
 _COMPOSE_LOCK: Final = 0x57415254414344  # "WARTACD": one composer of due digests at a time
 KEEP_PER_FEED: Final = 500  # newest stories kept per feed by retention: beyond any feed's window
@@ -409,6 +412,14 @@ async def open_store(
     return store
 
 
+def _tell(listeners: Sequence[Callable[[], None]]) -> None:
+    for listener in listeners:
+        try:
+            listener()
+        except Exception:  # a wake-up hint must never fail the write it follows
+            log.exception("store listener failed")
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -424,6 +435,7 @@ class SQLStore:
         self._compose_lock = asyncio.Lock()
         self._closed = False
         self._work_listeners: list[Callable[[], None]] = []
+        self._feed_listeners: list[Callable[[], None]] = []
         # Claims this process has not settled yet, released on a graceful stop.
         self.held = Held()
 
@@ -441,11 +453,18 @@ class SQLStore:
             await conn.execute(text("SELECT pg_notify(:c, '')"), {"c": WORK_CHANNEL})
 
     def _work_committed(self) -> None:
-        for listener in self._work_listeners:
-            try:
-                listener()
-            except Exception:  # a wake-up hint must never fail the write it follows
-                log.exception("work listener failed")
+        _tell(self._work_listeners)
+
+    def on_feeds_due(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (synchronously, on the loop) after this store committed a change
+        that may make a feed due now: a feed added, a chat adding one, a feed made a default,
+        every feed made due. Other processes hear it through ``NOTIFY`` on
+        :data:`FEEDS_CHANNEL`. Only a hint: a poller always claims from the store."""
+        self._feed_listeners.append(listener)
+
+    async def _announce_feeds(self, conn: AsyncConnection) -> None:
+        if self._pg:
+            await conn.execute(text("SELECT pg_notify(:c, '')"), {"c": FEEDS_CHANNEL})
 
     @property
     def url(self) -> str:
@@ -561,6 +580,8 @@ class SQLStore:
         stmt = self._add_feed_stmt().values(self._new_feed_row(feed, _now())).returning(*feeds.c)
         async with self._write() as conn:
             row = (await conn.execute(stmt)).one()
+            await self._announce_feeds(conn)
+        _tell(self._feed_listeners)
         return _feed(row)
 
     async def add_feeds(self, feeds_: Sequence[Feed]) -> None:
@@ -573,6 +594,8 @@ class SQLStore:
         async with self._write() as conn:
             for chunk in _chunks(list(rows.values())):
                 await conn.execute(self._add_feed_stmt(), list(chunk))
+            await self._announce_feeds(conn)
+        _tell(self._feed_listeners)
 
     async def remove_feed(self, url: str) -> bool:
         async with self._write() as conn:
@@ -604,7 +627,10 @@ class SQLStore:
             .returning(feeds.c.id)
         )
         async with self._write() as conn:
-            return len((await conn.execute(stmt)).all())
+            made_due = len((await conn.execute(stmt)).all())
+            await self._announce_feeds(conn)
+        _tell(self._feed_listeners)
+        return made_due
 
     async def claim_due_feeds(
         self,
@@ -699,7 +725,12 @@ class SQLStore:
             .returning(feeds.c.id)
         )
         async with self._write() as conn:
-            return (await conn.execute(stmt)).first() is not None
+            known = (await conn.execute(stmt)).first() is not None
+            if known and is_default:
+                await self._announce_feeds(conn)
+        if known and is_default:
+            _tell(self._feed_listeners)
+        return known
 
     # ------------------------------------------------------------------ chat sources
 
@@ -799,7 +830,9 @@ class SQLStore:
                 if count >= max_added:
                     return "full"
             await self._put_chat_source(conn, channel, feed_id, _ADD, by)
-            return "added"
+            await self._announce_feeds(conn)
+        _tell(self._feed_listeners)
+        return "added"
 
     async def _put_chat_source(
         self, conn: AsyncConnection, channel: ChannelRef, feed_id: int, mode: str, by: str | None
