@@ -1,25 +1,18 @@
-"""A worker or a sender process that ``tests/test_events_kill.py`` starts and SIGKILLs.
+"""The sender process that ``tests/test_events_kill.py`` starts and SIGKILLs (its workers are
+``warta worker`` itself).
 
-They are built from the public pieces ``warta worker`` and ``warta sender`` wire, with two
-differences the test needs: the chat is a recording peer (below) instead of a platform adapter,
-and the worker polls in small claims in a tight loop, so that a kill lands mid-batch on a busy
-worker (the test makes feeds due by SQL, which a pacer asleep until its next due time would
-only see later). ``warta worker`` itself, killed mid-fetch, is tested in
-``tests/test_roles.py``.
-
-* ``worker``: :func:`bot.feeds.ingest.poll_due` in a loop (claims of 25),
-  on :class:`bot.app.App` opened from the environment's settings.
-* ``sender``: :class:`bot.send_loop.SendLoop` running :func:`bot.runner.make_send_step`
-  (stored stories to instant deliveries, then the outbox through the real
-  :class:`bot.delivery.Sender`), woken by :func:`bot.runner.start_wakeups` (LISTEN/NOTIFY),
-  plus ``compose_due`` for digests every second.
+It wires the public pieces ``warta sender`` does, with a recording peer for the chat instead of
+a platform adapter: :class:`bot.send_loop.SendLoop` running :func:`bot.runner.make_send_step`
+(stored stories to instant deliveries, then the outbox through the real
+:class:`bot.delivery.Sender`), woken by :func:`bot.runner.start_wakeups` (LISTEN/NOTIFY), plus
+``compose_due`` for digests every second.
 
 The chat is a recording peer on loopback (``WARTA_EVENTS_PEER``): one HTTP POST per message.
 It honours a nonce the way Discord's ``enforce_nonce`` does, so the one message a kill between
 "the platform accepted it" and "recorded in the outbox" would repeat is stored once; the peer
 counts such repeats, and the test prints them.
 
-Usage: ``python -m tests.events_proc worker|sender`` with WARTA_* settings in the environment.
+Usage: ``python -m tests.events_proc sender`` with WARTA_* settings in the environment.
 """
 
 from __future__ import annotations
@@ -39,7 +32,6 @@ from bot.app import App, setup_logging
 from bot.commands import CommandCore, Reply
 from bot.config import Settings, load_settings
 from bot.delivery import Sender, compose_due
-from bot.feeds.ingest import poll_due
 from bot.models import ChannelRef, Digest
 from bot.runner import Composer, make_send_step, start_wakeups
 from bot.send_loop import SendLoop
@@ -87,21 +79,6 @@ class PeerAdapter:
         return []
 
 
-async def worker(app: App) -> None:
-    while True:
-        report = await poll_due(
-            app.store,
-            app.fetcher,
-            now=datetime.now(UTC),
-            limit=25,
-            scorer=app.scorer,
-            concurrency=10,
-            show_progress=False,
-        )
-        if report.feeds == 0:
-            await asyncio.sleep(0.3)
-
-
 async def sender(app: App) -> None:
     adapter = PeerAdapter(os.environ["WARTA_EVENTS_PEER"])
     app.defer_close(adapter.stop)
@@ -132,7 +109,7 @@ async def main(role: str) -> int:
     app = await App.open(settings)
     try:
         print(json.dumps({"event": "started", "role": role, "pid": os.getpid()}), flush=True)
-        await (worker(app) if role == "worker" else sender(app))
+        await sender(app)
     finally:
         await app.close()
     return 0

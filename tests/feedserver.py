@@ -110,6 +110,8 @@ class FeedServer:
         self._runner: web.AppRunner | None = None
         self._record_headers = False
         self._statics: dict[str, _Static] = {}
+        # Every answer waits this long first, as a real server's round trip does.
+        self.latency_s = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -186,6 +188,8 @@ class FeedServer:
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
+            if self.latency_s > 0:
+                await asyncio.sleep(self.latency_s)
             resp = await handler(request)
             if resp.status == 304:
                 st.not_modified += 1

@@ -1,13 +1,13 @@
 """Three workers and two senders share 500 feeds and 200 subscriptions on the real PostgreSQL,
 and one of each is killed with SIGKILL at random moments, again and again (issue 8, item 1).
 
-Processes: ``tests/events_proc.py``: the public pieces ``warta worker`` / ``warta sender`` wire
-(``poll_due``, ``SendLoop`` over ``make_send_step``, LISTEN/NOTIFY wake-ups, ``compose_due``)
-with a recording chat peer in place of a platform adapter (see that module for why). Feeds come
-from a real HTTP server on 127.0.0.1 (ETag/304); chats are a recording HTTP peer on 127.0.0.1
-that keeps each message once by nonce, like Discord's ``enforce_nonce`` (the Telegram Bot API
-has no such key; see tests/test_crash.py for that residual window), and counts the repeats it
-absorbed.
+Processes: ``warta worker`` (three, in small claims so that a kill lands mid-batch) and
+``tests/events_proc.py`` senders (two: the public pieces ``warta sender`` wires, with a
+recording chat peer in place of a platform adapter). Feeds come from a real HTTP server on
+127.0.0.1 (ETag/304, 0.1 s a request while kills happen); chats are a recording HTTP peer on
+127.0.0.1 that keeps each message once by nonce, like Discord's ``enforce_nonce`` (the Telegram
+Bot API has no such key; see tests/test_crash.py for that residual window), and counts the
+repeats it absorbed.
 
 What must hold:
 
@@ -47,6 +47,7 @@ from bot.digest import digest_from_json
 from bot.feeds.ingest import FEED_LEASE_S
 from bot.models import ChannelRef, Feed, Subscription
 from bot.store import SQLStore, open_store
+from bot.store.sql import FEEDS_CHANNEL
 from tests.conftest import ROOT
 from tests.feedserver import FeedServer
 from tests.test_events import fresh_pg_database
@@ -58,6 +59,11 @@ SUBS = 200
 INSTANT = 150  # subscriptions 0..149 are instant, the rest get digests
 PER_CHAT = 5  # feeds each chat adds: every feed is read by two chats
 WORKERS = 3
+WORKER_ENV = {
+    "WARTA_POLL_BATCH": "25",
+    "WARTA_FETCH_CONCURRENCY": "10",
+    "WARTA_FETCH_PER_HOST": "10",
+}
 SENDERS = 2
 ROUNDS = 5  # rounds with a kill of one worker and one sender each
 ROUND_S = 12.0
@@ -195,9 +201,14 @@ class Fleet:
     async def spawn(self, role: str) -> asyncio.subprocess.Process:
         self.started += 1
         err = open(self.log_dir / f"{role}-{self.started}.log", "wb")  # noqa: SIM115
+        # Workers are `warta worker` itself, in small claims so that a kill lands mid-batch;
+        # senders need the recording peer for a chat (tests/events_proc.py).
+        args, env = ["-m", "tests.events_proc", role], self.env
+        if role == "worker":
+            args, env = ["-m", "bot", "worker"], self.env | WORKER_ENV
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.events_proc", role,
-            cwd=ROOT, env=self.env, stdout=asyncio.subprocess.DEVNULL, stderr=err,
+            sys.executable, *args,
+            cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=err,
         )  # fmt: skip
         err.close()
         self.procs[role].append(proc)
@@ -307,6 +318,18 @@ async def execute(store: SQLStore, sql: str, **params: Any) -> None:
         await conn.execute(text(sql), params)
 
 
+# A claim is held at most this long past its last renewal (the workers' default lease).
+HELD_S = FEED_LEASE_S + 1
+
+
+async def make_due(store: SQLStore, where: str = "", **params: Any) -> None:
+    """Make feeds due now, and say so as the store does when it makes feeds due (``warta poll
+    --all``): sleeping workers hear it on the feeds channel and claim at once."""
+    async with store._engine.begin() as conn:
+        await conn.execute(text(f"UPDATE feeds SET next_check_at = now() {where}"), params)
+        await conn.execute(text("SELECT pg_notify(:c, '')"), {"c": FEEDS_CHANNEL})
+
+
 @pytest.fixture
 def kill_db(pg_url: str) -> Any:
     with fresh_pg_database(pg_url) as url:
@@ -361,7 +384,7 @@ async def test_kill_nine_workers_and_senders_lose_and_repeat_nothing(
             )
             for i in feeds_of(j):
                 assert await store.add_chat_source(chat(j), feeds.url(i)) == "added"
-        await execute(store, "UPDATE feeds SET next_check_at = now()")
+        await make_due(store)
         for _ in range(WORKERS):
             await fleet.spawn("worker")
         for _ in range(SENDERS):
@@ -374,6 +397,9 @@ async def test_kill_nine_workers_and_senders_lose_and_repeat_nothing(
         assert await scalar(store, "SELECT count(*) FROM announcements") == 0  # never posted
 
         peer.slow = True
+        # Polls that take a real round trip (500 feeds, 3 workers x 10: ~2 s a round), so
+        # the kills below land on workers in the middle of their claims.
+        server.latency_s = 0.1
         helds: list[Held] = []
         watchers: list[asyncio.Task[None]] = []
         n = 2
@@ -384,7 +410,11 @@ async def test_kill_nine_workers_and_senders_lose_and_repeat_nothing(
                 new_items.setdefault(i, []).append(feeds.add(i, n, suno=rng.random() < 0.3))
                 feeds.publish(i)
             n += 1
-            await execute(store, "UPDATE feeds SET next_check_at = now()")
+            # Every feed but those a worker holds right now: as time makes feeds due, which
+            # never cuts a lease short (a killed worker's feeds come back when theirs ends).
+            await make_due(
+                store, "WHERE next_check_at > now() + make_interval(secs => :held)", held=HELD_S
+            )
             await execute(
                 store,
                 "UPDATE subscriptions SET next_run_at = now() WHERE schedule <> 'instant'",
@@ -420,15 +450,12 @@ async def test_kill_nine_workers_and_senders_lose_and_repeat_nothing(
 
         # A quiet round: how long from the poll that stores a story to its post in the chat.
         peer.slow = False
+        server.latency_s = 0.0
         quiet: list[int] = rng.sample(range(FEEDS), QUIET_NEW)
         for i in quiet:
             new_items.setdefault(i, []).append(feeds.add(i, n, suno=False))
             feeds.publish(i)
-        await execute(
-            store,
-            "UPDATE feeds SET next_check_at = now() WHERE url = ANY(:urls)",
-            urls=[feeds.url(i) for i in quiet],
-        )
+        await make_due(store, "WHERE url = ANY(:urls)", urls=[feeds.url(i) for i in quiet])
         await wait_until(settled, "the quiet round to be done")
         await asyncio.sleep(1.0)
         assert fleet.alive()

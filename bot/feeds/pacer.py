@@ -330,6 +330,7 @@ class Pacer:
             return
         # Cleared only now that neither has happened: a later stop or poke sets it again.
         wake.clear()
+        log.debug("nothing due: next look in %.1f s", delay)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(delay):
                 await wake.wait()
