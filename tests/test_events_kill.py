@@ -66,7 +66,10 @@ WORKER_ENV = {
 }
 SENDERS = 2
 ROUNDS = 5  # rounds with a kill of one worker and one sender each
-ROUND_S = 12.0
+# Kills come 20.7-31.3 s apart: more than a lease (15 s), a sender's fallback look (2 s) and
+# sending a held batch (~3 s), so each kill's work is done before the next kill, which could
+# otherwise hit the copy that took it over and hold it for another lease.
+ROUND_S = 26.0
 NEW_PER_ROUND = 30
 QUIET_NEW = 20
 RESUME_BOUND_S = 30.0
