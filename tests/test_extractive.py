@@ -452,3 +452,36 @@ def test_cues_find_what_their_regex_finds(name: str) -> None:
         assert cue.found(text, low, frozenset(re.findall(r"\w+", low))) == expected, text
         hits += expected
     assert 0 < hits < len(texts)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_content_tokens_are_the_sentence_regex_tokens(lang: str) -> None:
+    """Content words taken word by word (memoized) are those of one token regex pass over the
+    lowercased sentence, also where lowercasing is not one character to one (İ, final Σ)."""
+    from bot.summarize import extractive
+
+    def reference(sentence: str) -> list[str]:
+        tokens = extractive._TOKEN.findall(sentence.lower())
+        return [w for t in tokens if (w := extractive._content_word(t, lang))]
+
+    texts = [
+        *_CUE_CASES,
+        "Jakarta,\u00a0CNN Indonesia -- Para seniman\tmenggugat (OpenAI) atas karya-karya mereka.",
+        "Artists' rights: the artist’s work—and AI's reply; co-op e-mail rock'n'roll x_y_z.",
+        "İstanbul'da İNSAN sanatçılar; ΟΔΥΣΣΕΥΣ ΣΑΣ. ΚΑΙ Σ a",
+        "Angka 1.200 orang, 3,5 persen dan 2024-2025 … “kata dia.” 'quoted'",
+        "",
+        "   ",
+    ]
+    for text in texts:
+        for variant in (text, text.upper(), text.lower()):
+            assert extractive.content_tokens(variant, lang) == reference(variant), variant
+            assert extractive.content_tokens(variant, lang, variant.split()) == reference(variant)
+
+
+def test_furniture_needles_have_no_whitespace() -> None:
+    """``_analyse`` asks a paragraph for the furniture cue's needles on behalf of its
+    sentences: that is only sound for needles a whitespace change cannot split."""
+    from bot.summarize import extractive
+
+    assert all(not any(c.isspace() for c in n) for n in extractive._BOILERPLATE_SENTENCE.needles)

@@ -82,6 +82,12 @@ class _Cue:
         pattern = re.compile(phrases, re.IGNORECASE | re.VERBOSE) if phrases else None
         return cls(frozenset(words.split()), pattern, needles)
 
+    def may_occur(self, low: str) -> bool:
+        """Whether a phrase may match in some part of a text (lowercased: ``low``), as far as
+        needles tell: none of them has whitespace, so a sentence of a paragraph has one only
+        if the paragraph does."""
+        return any(needle in low for needle in self.needles)
+
     def found(self, text: str, low: str, words: AbstractSet[str]) -> bool:
         """Whether ``text`` (lowercased: ``low``; its ``\\w+`` words: ``words``) has a cue."""
         if not self.words.isdisjoint(words):
@@ -190,30 +196,41 @@ def _content_word(token: str, lang: str) -> str:
     return _stem_en(token) if lang == "en" else token
 
 
-# token -> _content_word(token, lang), per language. News repeats its words, so most tokens
-# are answered here instead of by the stopword and suffix checks; the vocabulary a process
-# meets keeps growing, so a full memo starts over.
-_CONTENT_WORDS: dict[str, dict[str, str]] = {}
+# whitespace-separated word -> its content words, per language. A sentence's tokens are its
+# words' tokens end to end: no token spans whitespace, and lowercasing a word alone gives what
+# lowercasing the sentence gives there (only a capital sigma's lowercase depends on its
+# neighbours, and never across whitespace; a sentence with one takes the regex path all the
+# same). News repeats its words, so most words are answered here by one dict lookup instead
+# of a regex pass over the sentence, the stopword and the suffix checks; the vocabulary a
+# process meets keeps growing, so a full memo starts over.
+_CONTENT_WORDS: dict[str, dict[str, tuple[str, ...]]] = {}
 _CONTENT_WORDS_MAX = 1 << 16
 
 
-def content_tokens(sentence: str, lang: str) -> list[str]:
-    """Lowercased content words of ``sentence`` (stopwords dropped; English lightly stemmed)."""
+def _word_content(word: str, lang: str) -> tuple[str, ...]:
+    return tuple(c for t in _TOKEN.findall(word.lower()) if (c := _content_word(t, lang)))
+
+
+def content_tokens(sentence: str, lang: str, split: list[str] | None = None) -> list[str]:
+    """Lowercased content words of ``sentence`` (stopwords dropped; English lightly stemmed).
+    ``split``: ``sentence.split()`` when the caller has it."""
+    if "Σ" in sentence:
+        return [c for t in _TOKEN.findall(sentence.lower()) if (c := _content_word(t, lang))]
     memo = _CONTENT_WORDS.get(lang)
     if memo is None or len(memo) > _CONTENT_WORDS_MAX:
         memo = _CONTENT_WORDS[lang] = {}
-    tokens = _TOKEN.findall(sentence.lower())
-    # One C-level pass over the memo; the few tokens it has not met yet are filled in after.
-    words = list(map(memo.get, tokens))
-    if None in words:
-        for i, word in enumerate(words):
-            if word is None:
-                token = tokens[i]
-                word = memo.get(token)  # a token repeated in this sentence is in by now
-                if word is None:
-                    word = memo[token] = _content_word(token, lang)
-                words[i] = word
-    return [word for word in words if word]
+    words = sentence.split() if split is None else split
+    # One C-level pass over the memo; the few words it has not met yet are filled in after.
+    found = list(map(memo.get, words))
+    if None in found:
+        for i, hit in enumerate(found):
+            if hit is None:
+                word = words[i]
+                hit = memo.get(word)  # a word repeated in this sentence is in by now
+                if hit is None:
+                    hit = memo[word] = _word_content(word, lang)
+                found[i] = hit
+    return list(chain.from_iterable(found))  # type: ignore[arg-type]
 
 
 def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
@@ -430,15 +447,21 @@ def _quality(sentence: str, low: str, words: AbstractSet[str], fact: float, leng
 def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
     raw: list[tuple[int, str]] = []
     for p, paragraph in enumerate(paragraphs):
-        raw.extend(
-            (p, _detach(s))
-            for s in paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
-            if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())
-        )
+        parts = paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
+        # Most paragraphs have no needle of the furniture cue, so none of their sentences does.
+        if _BOILERPLATE_SENTENCE.may_occur(paragraph.lower()):
+            raw.extend(
+                (p, _detach(s))
+                for s in parts
+                if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())
+            )
+        else:
+            raw.extend((p, _detach(s)) for s in parts)
     sentences: list[_Sentence] = []
     for i, (p, text) in enumerate(raw):
-        toks = content_tokens(text, lang)
-        words = len(text.split())
+        split = text.split()
+        toks = content_tokens(text, lang, split)
+        words = len(split)
         complete = text[-1] in _TERMINAL
         candidate = words >= 6 and (complete or words >= 12) and not _DANGLING.match(text)
         if candidate and _PRONOUN_SPEAKER.search(text) and words < 25:
