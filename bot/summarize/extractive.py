@@ -156,7 +156,8 @@ def clean_text(text: str) -> list[str]:
         if (
             _BOILERPLATE_LINE.match(line)
             or _CAPTION_LINE.search(line)
-            or _EMBED_LINE.search(line)
+            # Both of its forms have a slash; the regex alone is tried at every offset.
+            or ("/" in line and _EMBED_LINE.search(line))
             or _BYLINE.match(line)
         ):
             continue
