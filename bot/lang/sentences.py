@@ -199,7 +199,7 @@ def _abbreviation_holds(word: str, text: str, pos: int) -> bool:
         return True  # an initial: "J. K. Rowling", "H. Agus Salim"
     if low in _MONTHS:
         return text[pos : pos + 1].isdigit()
-    if low in _MAY_END or _DOTTED.match(token):
+    if low in _MAY_END or ("." in token and _DOTTED.match(token)):
         first = _FIRST_WORD.match(text, pos)
         return not (first and first.group(0).lower() in _STARTERS)
     return False
@@ -258,5 +258,14 @@ def paragraph_sentences(paragraph: str) -> list[str]:
     """The sentences of one paragraph as ``split_paragraphs`` gives it (stripped, no newline):
     ``split_sentences`` without splitting paragraphs again, for a caller that already did."""
     # str.split() breaks at the characters the regex \s matches; on a stripped paragraph the
-    # join is re.sub(r"\s+", " ", paragraph) at a fraction of the cost.
+    # join is re.sub(r"\s+", " ", paragraph) at a fraction of the cost. Most paragraphs are
+    # collapsed already: no whitespace but single inner spaces (whitespace other than a space
+    # is unprintable), so the join would give the same string back.
+    if (
+        paragraph.isprintable()
+        and "  " not in paragraph
+        and paragraph[:1] != " "
+        and paragraph[-1:] != " "
+    ):
+        return _split_paragraph(paragraph)
     return _split_paragraph(" ".join(paragraph.split()))
