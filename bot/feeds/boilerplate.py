@@ -93,7 +93,10 @@ _INLINE = re.compile(
 # What every match of _INLINE contains. Searched first because it opens on a bracket, which the
 # regex engine skips ahead to, while _INLINE's leading \s* is tried at every offset of a line
 # (and most lines with a bracket hold a date like "(28/7)", not a credit).
-_INLINE_HINT = re.compile(_INLINE_OPEN + r"|\[(?:…|\.\.\.)\]", re.IGNORECASE)
+# Written as one bracket and then the alternatives (the excerpt mark's own bracket checked by a
+# lookbehind), not as two top-level alternatives: only then does the engine skip ahead to a
+# bracket instead of trying both at every offset (a third of the cost). Same matches.
+_INLINE_HINT = re.compile(_INLINE_OPEN[:-1] + r"|(?<=\[)(?:…|\.\.\.)\])", re.IGNORECASE)
 # A teaser glued into a paragraph after a sentence end: "... protes. Baca juga: Judul".
 _INLINE_TEASER = re.compile(
     r"(?<=[.!?”\"])\s+(?:baca|lihat|simak)\s+juga\s*[:：][^\n]{0,200}$", re.IGNORECASE
