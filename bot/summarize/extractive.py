@@ -26,9 +26,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, repeat
 
 from bot.lang.sentences import paragraph_sentences, split_paragraphs
@@ -101,32 +102,45 @@ class _Cue:
         return False
 
 
+class _WordMemo(dict[str, tuple[str, ...]]):
+    """word -> ``of(word)``, filled in on first lookup: ``map(memo.__getitem__, words)`` then
+    answers a sentence at C level, calling back into Python only for a word it has not met.
+    News repeats its words; the vocabulary a process meets keeps growing, so a full memo
+    starts over (see ``_fresh``)."""
+
+    __slots__ = ("of",)
+
+    def __init__(self, of: Callable[[str], tuple[str, ...]]) -> None:
+        super().__init__()
+        self.of = of
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        hit = self[word] = self.of(word)
+        return hit
+
+
+_MEMO_MAX = 1 << 16
+
+
+def _fresh(memo: _WordMemo) -> _WordMemo:
+    """``memo``, emptied first when full."""
+    if len(memo) > _MEMO_MAX:
+        memo.clear()
+    return memo
+
+
 # whitespace-separated word -> the \\w+ words of its lowercase (see _CONTENT_WORDS for why a
 # sentence's are its words' end to end): the cues of a sentence then cost a dict lookup a word
 # instead of a regex pass, and they take the words as a list, as building a set of a
 # sentence's few dozen words costs more than every cue's look through them.
-_LOW_WORDS: dict[str, tuple[str, ...]] = {}
-_LOW_WORDS_MAX = 1 << 16
+_LOW_WORDS = _WordMemo(lambda word: tuple(_WORDS.findall(word.lower())))
 
 
 def _words(text: str, low: str, split: list[str]) -> list[str]:
     """The \\w+ words of ``low`` (``text`` lowercased; ``split``: ``text.split()``)."""
-    global _LOW_WORDS
     if "Σ" in text:
         return _WORDS.findall(low)
-    memo = _LOW_WORDS
-    if len(memo) > _LOW_WORDS_MAX:
-        memo = _LOW_WORDS = {}
-    found = list(map(memo.get, split))
-    if None in found:
-        for i, hit in enumerate(found):
-            if hit is None:
-                word = split[i]
-                hit = memo.get(word)  # a word repeated in this sentence is in by now
-                if hit is None:
-                    hit = memo[word] = tuple(_WORDS.findall(word.lower()))
-                found[i] = hit
-    return list(chain.from_iterable(found))  # type: ignore[arg-type]
+    return list(chain.from_iterable(map(_fresh(_LOW_WORDS).__getitem__, split)))
 
 
 # Sentences that are furniture inside running text (CNN/DailyMail style).
@@ -223,19 +237,17 @@ def _content_word(token: str, lang: str) -> str:
     return _stem_en(token) if lang == "en" else token
 
 
+def _word_content(word: str, lang: str) -> tuple[str, ...]:
+    return tuple(c for t in _TOKEN.findall(word.lower()) if (c := _content_word(t, lang)))
+
+
 # whitespace-separated word -> its content words, per language. A sentence's tokens are its
 # words' tokens end to end: no token spans whitespace, and lowercasing a word alone gives what
 # lowercasing the sentence gives there (only a capital sigma's lowercase depends on its
 # neighbours, and never across whitespace; a sentence with one takes the regex path all the
-# same). News repeats its words, so most words are answered here by one dict lookup instead
-# of a regex pass over the sentence, the stopword and the suffix checks; the vocabulary a
-# process meets keeps growing, so a full memo starts over.
-_CONTENT_WORDS: dict[str, dict[str, tuple[str, ...]]] = {}
-_CONTENT_WORDS_MAX = 1 << 16
-
-
-def _word_content(word: str, lang: str) -> tuple[str, ...]:
-    return tuple(c for t in _TOKEN.findall(word.lower()) if (c := _content_word(t, lang)))
+# same). So most words are answered by one dict lookup instead of a regex pass over the
+# sentence, the stopword and the suffix checks.
+_CONTENT_WORDS: dict[str, _WordMemo] = {}
 
 
 def content_tokens(sentence: str, lang: str, split: list[str] | None = None) -> list[str]:
@@ -244,20 +256,10 @@ def content_tokens(sentence: str, lang: str, split: list[str] | None = None) -> 
     if "Σ" in sentence:
         return [c for t in _TOKEN.findall(sentence.lower()) if (c := _content_word(t, lang))]
     memo = _CONTENT_WORDS.get(lang)
-    if memo is None or len(memo) > _CONTENT_WORDS_MAX:
-        memo = _CONTENT_WORDS[lang] = {}
+    if memo is None:
+        memo = _CONTENT_WORDS[lang] = _WordMemo(partial(_word_content, lang=lang))
     words = sentence.split() if split is None else split
-    # One C-level pass over the memo; the few words it has not met yet are filled in after.
-    found = list(map(memo.get, words))
-    if None in found:
-        for i, hit in enumerate(found):
-            if hit is None:
-                word = words[i]
-                hit = memo.get(word)  # a word repeated in this sentence is in by now
-                if hit is None:
-                    hit = memo[word] = _word_content(word, lang)
-                found[i] = hit
-    return list(chain.from_iterable(found))  # type: ignore[arg-type]
+    return list(chain.from_iterable(map(_fresh(memo).__getitem__, words)))
 
 
 def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
