@@ -566,37 +566,11 @@ class _Candidate:
     full: float = 0.0  # its terms' document weight
 
 
-def _covered_share(c: _Candidate, remaining: dict[str, float]) -> float:
-    # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order (so the
-    # same float sum) as a generator, at a third of its cost.
-    return sum(map(remaining.get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
-
-
-def _value(c: _Candidate, picked: int, novelty: float, top_weight: float) -> float:
-    s = c.sentence
-    return s.quality * (
-        _W_COVER * novelty * c.weight / top_weight
-        + _W_POSITION * _POSITION_DECAY ** (picked - 1) * s.prior
-        + _W_FACT * s.fact
-        + _W_ACTION * s.action
-    )
-
-
 # Above any sentence's fact score (at most 1, give or take a rounding).
 _FACT_CEILING = 1.01
-
-
-def _value_ceiling(c: _Candidate, picked: int, novelty: float, top_weight: float) -> float:
-    """At least ``_value`` whatever the cues of the sentence say: the same sum with the most a
-    fact score, a demand verb and the quality of a sentence of its length can give. (Each
-    term is no less than its counterpart, and rounding keeps that order.)"""
-    s = c.sentence
-    return _length_quality(s.words) * (
-        _W_COVER * novelty * c.weight / top_weight
-        + _W_POSITION * _POSITION_DECAY ** (picked - 1) * s.prior
-        + _W_FACT * _FACT_CEILING
-        + _W_ACTION * True
-    )
+# The most a fact score and a demand verb can add to a pick's value (see _select).
+_FACT_MOST = _W_FACT * _FACT_CEILING
+_ACTION_MOST = _W_ACTION * True
 
 
 def _select(
@@ -634,19 +608,35 @@ def _select(
     per_paragraph: dict[int, int] = {chosen[0].sentence.paragraph: 1}
     while pool and len(chosen) < count:
         best_i, best_value = -1, -math.inf
+        # A candidate's value, written out in the loop (it runs for every candidate of every
+        # pick; three calls a candidate were a quarter of its cost):
+        #   quality * (cover * novelty * weight / top_weight + position * prior
+        #              + fact weight * fact + action weight * action) * same-paragraph factor,
+        # novelty being the share of its terms' document weight not said yet.
+        position = _W_POSITION * _POSITION_DECAY ** (len(chosen) - 1)
+        get = remaining.get
         for i, c in enumerate(pool):
-            novelty = _covered_share(c, remaining)
-            paragraph = c.sentence.paragraph
+            s = c.sentence
+            # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order
+            # (so the same float sum) as a generator, at a third of its cost.
+            novelty = sum(map(get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
+            paragraph = s.paragraph
             same = 1.0  # x * 1.0 is x exactly
             if spread and paragraph > 0:
                 same = _SAME_PARAGRAPH ** per_paragraph.get(paragraph, 0)
-            if not c.sentence.prepared:
+            cover = _W_COVER * novelty * c.weight / top_weight
+            prior = position * s.prior
+            if not s.prepared:
                 # The cue checks are most of a summary's cost: a candidate that could not beat
                 # the best so far even with every cue for it is never checked (nor is the lead).
-                if _value_ceiling(c, len(chosen), novelty, top_weight) * same <= best_value:
+                # Its ceiling is the same sum with the most a fact score, a demand verb and the
+                # quality of a sentence of its length can give: each term no less than its
+                # counterpart, and rounding keeps that order.
+                ceiling = _length_quality(s.words) * (cover + prior + _FACT_MOST + _ACTION_MOST)
+                if ceiling * same <= best_value:
                     continue
-                _prepare(c.sentence)
-            value = _value(c, len(chosen), novelty, top_weight) * same
+                _prepare(s)
+            value = s.quality * (cover + prior + _W_FACT * s.fact + _W_ACTION * s.action) * same
             if value > best_value:
                 best_i, best_value = i, value
         pick = pool.pop(best_i)
