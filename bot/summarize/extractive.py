@@ -31,6 +31,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain, repeat
+from operator import itemgetter
 
 from bot.lang.sentences import paragraph_sentences, split_paragraphs
 from bot.lang.stopwords import stopwords
@@ -435,6 +436,7 @@ class _Sentence:
     index: int
     paragraph: int
     text: str
+    split: list[str]  # text.split(), made once for the word count and the cues
     tokens: list[str]
     candidate: bool
     terms: frozenset[str] = frozenset()
@@ -449,7 +451,8 @@ class _Sentence:
 def _facts(sentence: str, low: str, words: Collection[str], split: list[str]) -> float:
     """0..1: how much ``sentence`` (``split``: its ``str.split()``) reads as a concrete fact
     (quantities, units, names)."""
-    names = sum(1 for w in split[1:] if w[:1].isupper())
+    # Capitalized words after the first (split's words are never empty), counted at C level.
+    names = sum(map(str.isupper, map(itemgetter(0), split[1:])))
     number = bool(_NUMBER.search(sentence)) or _NUMBER_WORD.found(sentence, low, words)
     unit = number and _UNIT.found(sentence, low, words)
     return 0.4 * number + 0.25 * unit + 0.35 * min(names, 3) / 3
@@ -510,7 +513,7 @@ def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
         candidate = words >= 6 and (complete or words >= 12) and not _DANGLING.match(text)
         if candidate and words < 25 and _speaker_last(text) and _PRONOUN_SPEAKER.search(text):
             candidate = False
-        sentences.append(_Sentence(i, p, text, toks, candidate, frozenset(toks), words))
+        sentences.append(_Sentence(i, p, text, split, toks, candidate, frozenset(toks), words))
     return sentences
 
 
@@ -538,7 +541,7 @@ def _term_weights(sentences: list[_Sentence]) -> dict[str, float]:
 def _prepare(s: _Sentence) -> None:
     """The parts of a candidate's value that do not change while picking, but its prior."""
     low = s.text.lower()
-    split = s.text.split()  # once for all: its words, names after the first, and the length
+    split = s.split  # its words, names after the first, and the length
     words = _words(s.text, low, split)
     s.prepared = True
     s.fact = _facts(s.text, low, words, split)
@@ -548,7 +551,7 @@ def _prepare(s: _Sentence) -> None:
 
 def _headline_from(sentences: list[_Sentence], max_chars: int = 110) -> str:
     for s in sentences:
-        if s.candidate or len(s.text.split()) >= 4:
+        if s.candidate or s.words >= 4:
             short = shorten(s.text, max_chars)
             if short is None:
                 cut = s.text[:max_chars].rsplit(" ", 1)[0]
