@@ -138,6 +138,9 @@ def strip_boilerplate(text: str) -> str:
         return text
     paragraphs: list[str] = []
     in_list = False  # after a label line: headline-like lines are the list's items
+    # The cue every inline teaser has, asked of the whole text once: most have none, and then
+    # no line needs asking (it has no whitespace, so a line has it only if the text does).
+    juga = "juga" in text.lower()
     for para in _PARAGRAPH.split(text):
         raw_lines = para.split("\n")
         if in_list and not all(_title_like(line) for line in raw_lines if line.strip()):
@@ -153,7 +156,7 @@ def strip_boilerplate(text: str) -> str:
                 in_list = False
             if _drop_line(line):
                 continue
-            if "juga" in line.lower():  # the cue every inline teaser has; the regex is slow
+            if juga and "juga" in line.lower():  # the regex is slow
                 line = _INLINE_TEASER.sub("", line)
             if ("(" in line or "[" in line) and _INLINE_HINT.search(line):
                 line = _INLINE.sub("", line)
