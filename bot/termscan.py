@@ -3,10 +3,12 @@
 The topic lexicon holds a few hundred word-bounded regexes (bot/topic.py). Scanning each over
 every story cost ~1 ms a story, and a plain substring prefilter let most of them through: short
 needles such as "ai" or "art" sit inside "said" and "party"; and each regex scan visits every
-offset, as the patterns open with a lookbehind the regex engine cannot skip ahead of. Here one
-Aho-Corasick automaton (pyahocorasick, C) finds every occurrence of two tokens of every term in
-one pass over the casefolded text: its longest token (the filter: a story without it cannot
-match) and its first (the anchor: every match starts there). An occurrence counts only where
+offset, as the patterns open with a lookbehind the regex engine cannot skip ahead of. Here two
+tokens of every term are looked for in the casefolded text: its longest token (the filter: a
+story without it cannot match) and its first (the anchor: every match starts there). One
+Aho-Corasick automaton (pyahocorasick, C) finds every filter token's occurrences in one pass;
+an anchor that is no term's filter ("the" of "the author") is looked up only in a story that
+has a filter it anchors, so common words cost nothing elsewhere. An occurrence counts only where
 the regex could match around it: the token is a whole token of its term, so the character
 before it is never a word character, and the one after it is a separator, a suffix ("s", "es",
 "nya"...), a word end for the final token, or anything at all after a trailing ``*``. The caller
