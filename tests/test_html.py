@@ -27,6 +27,8 @@ def test_every_character_the_tidy_regexes_touch_is_unprintable() -> None:
         "Line one \nline two\r\nline three\u2028four",
         "Soft\u00adhyphen and \u3000 ideographic  space",
         "“Curly” quotes — and a dash, all printable.",
+        "No-break\u00a0 space\u00a0\u00a0runs \u00a0and   plain  ones.\n\nNext\u00a0one.",
+        "No-break\u00a0\u200b\u00a0next to an invisible one and\ta tab.",
     ],
 )
 def test_clean_text_is_both_regex_passes(text: str) -> None:
