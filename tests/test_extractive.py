@@ -522,3 +522,32 @@ def test_cue_words_are_the_regex_words() -> None:
     for text in [*_CUE_CASES, "ΟΔΥΣΣΕΥΣ ΣΑΣ and İstanbul x_y", "Co-op, rock'n'roll; 3,5%"]:
         low = text.lower()
         assert extractive._words(text, low, text.split()) == re.findall(r"\w+", low)
+
+
+def test_word_memo_entries_are_the_regex_tokens() -> None:
+    """A memo entry is made without a regex for an alphanumeric word: the same tokens."""
+    from bot.summarize import extractive
+
+    words = [
+        "Seniman",
+        "AI",
+        "2024",
+        "İstanbul",
+        "ǅemal",
+        "Ⅻ",
+        "x_y",
+        "co-op",
+        "3,5%",
+        "(CNN)",
+        "²",
+    ]
+    for word in words:
+        low = word.lower()
+        assert extractive._low_words(word) == tuple(re.findall(r"\w+", low)), word
+        for lang in ("id", "en"):
+            expected = tuple(
+                c
+                for t in extractive._TOKEN.findall(low)
+                if (c := extractive._content_word(t, lang))
+            )
+            assert extractive._word_content(word, lang) == expected, word

@@ -134,7 +134,13 @@ def _fresh(memo: _WordMemo) -> _WordMemo:
 # sentence's are its words' end to end): the cues of a sentence then cost a dict lookup a word
 # instead of a regex pass, and they take the words as a list, as building a set of a
 # sentence's few dozen words costs more than every cue's look through them.
-_LOW_WORDS = _WordMemo(lambda word: tuple(_WORDS.findall(word.lower())))
+def _low_words(word: str) -> tuple[str, ...]:
+    low = word.lower()
+    # An alphanumeric word is one \\w+ word (no regex call for most words).
+    return (low,) if low.isalnum() else tuple(_WORDS.findall(low))
+
+
+_LOW_WORDS = _WordMemo(_low_words)
 
 
 def _words(text: str, low: str, split: list[str]) -> list[str]:
@@ -239,7 +245,11 @@ def _content_word(token: str, lang: str) -> str:
 
 
 def _word_content(word: str, lang: str) -> tuple[str, ...]:
-    return tuple(c for t in _TOKEN.findall(word.lower()) if (c := _content_word(t, lang)))
+    low = word.lower()
+    if low.isalnum():  # most words: one token, the whole word (no regex call)
+        content = _content_word(low, lang)
+        return (content,) if content else ()
+    return tuple(c for t in _TOKEN.findall(low) if (c := _content_word(t, lang)))
 
 
 # whitespace-separated word -> its content words, per language. A sentence's tokens are its
