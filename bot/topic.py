@@ -232,8 +232,9 @@ def _split_units(title: str, text: str) -> _Units:
         p_no += 1
         base = offset + para_pos
         cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(para)]
+        size = len(para.rstrip())  # once, not a copy of the paragraph per sentence
         for s_no, cut in enumerate(cuts):
-            if cut >= len(para.rstrip()):
+            if cut >= size:
                 continue
             starts.append(base + cut)
             # The lead is the opening paragraph's first three sentences: what editors put first.

@@ -76,3 +76,19 @@ def test_a_related_list_under_a_bare_label_goes_with_it() -> None:
 def test_article_sentences_that_start_like_furniture_stay(sentence: str) -> None:
     text = f"{ARTICLE}\n\n{sentence}"
     assert strip_boilerplate(text) == text
+
+
+def test_inline_hint_finds_what_its_two_alternatives_find() -> None:
+    """The hint is one bracket then the alternatives; it matches as the plain form does."""
+    import itertools
+    import re
+
+    from bot.feeds import boilerplate
+
+    plain = re.compile(boilerplate._INLINE_OPEN + r"|\[(?:…|\.\.\.)\]", re.IGNORECASE)
+    parts = ["(", "[", "]", ")", "foto", "FOTO", "…", "...", "..", " ", "x", "video", "dok"]
+    for n in range(1, 4):
+        for combo in itertools.product(parts, repeat=n):
+            text = "".join(combo)
+            spans = [m.span() for m in boilerplate._INLINE_HINT.finditer(text)]
+            assert spans == [m.span() for m in plain.finditer(text)], text

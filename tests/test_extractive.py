@@ -452,3 +452,102 @@ def test_cues_find_what_their_regex_finds(name: str) -> None:
         assert cue.found(text, low, frozenset(re.findall(r"\w+", low))) == expected, text
         hits += expected
     assert 0 < hits < len(texts)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_content_tokens_are_the_sentence_regex_tokens(lang: str) -> None:
+    """Content words taken word by word (memoized) are those of one token regex pass over the
+    lowercased sentence, also where lowercasing is not one character to one (İ, final Σ)."""
+    from bot.summarize import extractive
+
+    def reference(sentence: str) -> list[str]:
+        tokens = extractive._TOKEN.findall(sentence.lower())
+        return [w for t in tokens if (w := extractive._content_word(t, lang))]
+
+    texts = [
+        *_CUE_CASES,
+        "Jakarta,\u00a0CNN Indonesia -- Para seniman\tmenggugat (OpenAI) atas karya-karya mereka.",
+        "Artists' rights: the artist’s work—and AI's reply; co-op e-mail rock'n'roll x_y_z.",
+        "İstanbul'da İNSAN sanatçılar; ΟΔΥΣΣΕΥΣ ΣΑΣ. ΚΑΙ Σ a",
+        "Angka 1.200 orang, 3,5 persen dan 2024-2025 … “kata dia.” 'quoted'",
+        "",
+        "   ",
+    ]
+    for text in texts:
+        for variant in (text, text.upper(), text.lower()):
+            assert extractive.content_tokens(variant, lang) == reference(variant), variant
+            assert extractive.content_tokens(variant, lang, variant.split()) == reference(variant)
+
+
+def test_furniture_needles_have_no_whitespace() -> None:
+    """``_analyse`` asks a paragraph for the furniture cue's needles on behalf of its
+    sentences: that is only sound for needles a whitespace change cannot split."""
+    from bot.summarize import extractive
+
+    assert all(not any(c.isspace() for c in n) for n in extractive._BOILERPLATE_SENTENCE.needles)
+
+
+def test_speaker_check_lets_through_every_pronoun_speaker() -> None:
+    """``_speaker_last`` only spares the regex where it cannot match: its speaker words all
+    end in a, d or e, and nothing else matches those letters case-insensitively."""
+    from bot.summarize import extractive
+
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        if re.fullmatch("[ade]", ch, re.IGNORECASE):
+            assert ch in "adeADE", hex(code)
+    texts = [
+        '"Kami menolak," kata dia.',
+        "“Itu salah,” ujarnya.”",
+        '"We refuse," he said. ',
+        '"We refuse," she told Reuters.',
+        '"Enough," they added!)',
+        '"Enough," SAID SHE…',
+        '"Enough," said he',
+        "Para seniman menolak, kata mereka.",
+        "Para seniman menolak, katanya 2024.",
+        "The artists refused, he said_",
+        "No speaker here at all.",
+        "",
+        "...",
+    ]
+    for text in texts:
+        if extractive._PRONOUN_SPEAKER.search(text):
+            assert extractive._speaker_last(text), text
+
+
+def test_cue_words_are_the_regex_words() -> None:
+    from bot.summarize import extractive
+
+    for text in [*_CUE_CASES, "ΟΔΥΣΣΕΥΣ ΣΑΣ and İstanbul x_y", "Co-op, rock'n'roll; 3,5%"]:
+        low = text.lower()
+        assert extractive._words(text, low, text.split()) == re.findall(r"\w+", low)
+
+
+def test_word_memo_entries_are_the_regex_tokens() -> None:
+    """A memo entry is made without a regex for an alphanumeric word: the same tokens."""
+    from bot.summarize import extractive
+
+    words = [
+        "Seniman",
+        "AI",
+        "2024",
+        "İstanbul",
+        "ǅemal",
+        "Ⅻ",
+        "x_y",
+        "co-op",
+        "3,5%",
+        "(CNN)",
+        "²",
+    ]
+    for word in words:
+        low = word.lower()
+        assert extractive._low_words(word) == tuple(re.findall(r"\w+", low)), word
+        for lang in ("id", "en"):
+            expected = tuple(
+                c
+                for t in extractive._TOKEN.findall(low)
+                if (c := extractive._content_word(t, lang))
+            )
+            assert extractive._word_content(word, lang) == expected, word

@@ -63,3 +63,11 @@ def test_stopwords_per_language() -> None:
     assert "seniman" not in stopwords("id")
     assert "artist" not in stopwords("en")
     assert stopwords("ms") is stopwords("id")
+
+
+def test_marker_sets_share_no_word() -> None:
+    """``_marker_vote`` counts each set on its own: a word in both would count twice."""
+    from bot.lang import detect
+
+    assert detect._ID_MARKERS.isdisjoint(detect._MS_MARKERS)
+    assert detect._marker_vote("Polisi karena KERANA polis, wang uang uang.") == 1

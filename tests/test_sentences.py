@@ -124,3 +124,21 @@ def test_paragraph_sentences_are_split_sentences_of_one_paragraph() -> None:
             "End.",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "Harga naik. Warga protes di Jl. Sudirman.",
+        " Leading space. Then more.",
+        "Trailing space. Then more. ",
+        "Double  space. Then more.",
+        "No\u00a0break. Then\tmore.",
+        "Dotted U.S.A. words. A.B.C.D.E. and e.g. this. Then ok.",
+    ],
+)
+def test_collapsed_paragraph_is_split_as_is(paragraph: str) -> None:
+    """``paragraph_sentences`` skips the whitespace collapse only where it changes nothing."""
+    from bot.lang.sentences import _split_paragraph
+
+    assert paragraph_sentences(paragraph) == _split_paragraph(" ".join(paragraph.split()))

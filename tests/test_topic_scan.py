@@ -155,6 +155,16 @@ def test_scan_is_a_filter_that_can_reject() -> None:
     assert scan.candidates(doc, doc.casefold()) == {0: [0, 24], 2: [5]}
 
 
+def test_anchor_that_is_no_needle_is_found_only_for_its_needle() -> None:
+    """An anchor that is no term's needle ("the" of "the author") is not in the automaton;
+    it is looked up where its needle occurs, with the same boundary rules."""
+    scan = TermScan([needle_spec("the author"), needle_spec("to train*")])
+    doc = "The theatre: the author, bathe THE-author; to"
+    assert scan.candidates(doc, doc.casefold()) == {0: [0, 13, 31]}
+    doc = "the theatre, to"
+    assert scan.candidates(doc, doc.casefold()) == {}
+
+
 def test_terms_next_to_a_masked_false_friend(
     scorers: tuple[TopicScorer, TopicScorer, ReferenceScorer],
 ) -> None:

@@ -93,7 +93,10 @@ _INLINE = re.compile(
 # What every match of _INLINE contains. Searched first because it opens on a bracket, which the
 # regex engine skips ahead to, while _INLINE's leading \s* is tried at every offset of a line
 # (and most lines with a bracket hold a date like "(28/7)", not a credit).
-_INLINE_HINT = re.compile(_INLINE_OPEN + r"|\[(?:…|\.\.\.)\]", re.IGNORECASE)
+# Written as one bracket and then the alternatives (the excerpt mark's own bracket checked by a
+# lookbehind), not as two top-level alternatives: only then does the engine skip ahead to a
+# bracket instead of trying both at every offset (a third of the cost). Same matches.
+_INLINE_HINT = re.compile(_INLINE_OPEN[:-1] + r"|(?<=\[)(?:…|\.\.\.)\])", re.IGNORECASE)
 # A teaser glued into a paragraph after a sentence end: "... protes. Baca juga: Judul".
 _INLINE_TEASER = re.compile(
     r"(?<=[.!?”\"])\s+(?:baca|lihat|simak)\s+juga\s*[:：][^\n]{0,200}$", re.IGNORECASE
@@ -135,6 +138,9 @@ def strip_boilerplate(text: str) -> str:
         return text
     paragraphs: list[str] = []
     in_list = False  # after a label line: headline-like lines are the list's items
+    # The cue every inline teaser has, asked of the whole text once: most have none, and then
+    # no line needs asking (it has no whitespace, so a line has it only if the text does).
+    juga = "juga" in text.lower()
     for para in _PARAGRAPH.split(text):
         raw_lines = para.split("\n")
         if in_list and not all(_title_like(line) for line in raw_lines if line.strip()):
@@ -150,7 +156,7 @@ def strip_boilerplate(text: str) -> str:
                 in_list = False
             if _drop_line(line):
                 continue
-            if "juga" in line.lower():  # the cue every inline teaser has; the regex is slow
+            if juga and "juga" in line.lower():  # the regex is slow
                 line = _INLINE_TEASER.sub("", line)
             if ("(" in line or "[" in line) and _INLINE_HINT.search(line):
                 line = _INLINE.sub("", line)

@@ -144,8 +144,10 @@ _OPENERS = "\"“‘'([«"
 _CLOSERS = "\"'”’»)]"
 _STARTERS = STOPWORDS["id"] | STOPWORDS["en"]
 
-# A run of terminal punctuation, any closing quotes/brackets, then whitespace.
-_BOUNDARY = re.compile(r"(?:\.\.\.|…|[.!?])+[\"'”’»)\]]*(?=\s)")
+# A run of terminal punctuation, any closing quotes/brackets, then whitespace. Opening on a
+# character set lets the regex engine skip ahead to the next mark; an opening group (such as
+# "(?:\.\.\.|…|[.!?])+", which matches the same runs) is tried at every offset, at twice the cost.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _DOTTED = re.compile(r"^(?:[^\W\d_]{1,4}\.)+[^\W\d_]{1,4}$")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
@@ -197,7 +199,7 @@ def _abbreviation_holds(word: str, text: str, pos: int) -> bool:
         return True  # an initial: "J. K. Rowling", "H. Agus Salim"
     if low in _MONTHS:
         return text[pos : pos + 1].isdigit()
-    if low in _MAY_END or _DOTTED.match(token):
+    if low in _MAY_END or ("." in token and _DOTTED.match(token)):
         first = _FIRST_WORD.match(text, pos)
         return not (first and first.group(0).lower() in _STARTERS)
     return False
@@ -256,5 +258,14 @@ def paragraph_sentences(paragraph: str) -> list[str]:
     """The sentences of one paragraph as ``split_paragraphs`` gives it (stripped, no newline):
     ``split_sentences`` without splitting paragraphs again, for a caller that already did."""
     # str.split() breaks at the characters the regex \s matches; on a stripped paragraph the
-    # join is re.sub(r"\s+", " ", paragraph) at a fraction of the cost.
+    # join is re.sub(r"\s+", " ", paragraph) at a fraction of the cost. Most paragraphs are
+    # collapsed already: no whitespace but single inner spaces (whitespace other than a space
+    # is unprintable), so the join would give the same string back.
+    if (
+        paragraph.isprintable()
+        and "  " not in paragraph
+        and paragraph[:1] != " "
+        and paragraph[-1:] != " "
+    ):
+        return _split_paragraph(paragraph)
     return _split_paragraph(" ".join(paragraph.split()))

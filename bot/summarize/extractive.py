@@ -26,9 +26,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Collection
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, repeat
+from operator import itemgetter
 
 from bot.lang.sentences import paragraph_sentences, split_paragraphs
 from bot.lang.stopwords import stopwords
@@ -82,8 +85,15 @@ class _Cue:
         pattern = re.compile(phrases, re.IGNORECASE | re.VERBOSE) if phrases else None
         return cls(frozenset(words.split()), pattern, needles)
 
-    def found(self, text: str, low: str, words: AbstractSet[str]) -> bool:
-        """Whether ``text`` (lowercased: ``low``; its ``\\w+`` words: ``words``) has a cue."""
+    def may_occur(self, low: str) -> bool:
+        """Whether a phrase may match in some part of a text (lowercased: ``low``), as far as
+        needles tell: none of them has whitespace, so a sentence of a paragraph has one only
+        if the paragraph does."""
+        return any(needle in low for needle in self.needles)
+
+    def found(self, text: str, low: str, words: Collection[str]) -> bool:
+        """Whether ``text`` (lowercased: ``low``; its ``\\w+`` words, a set or a list:
+        ``words``) has a cue."""
         if not self.words.isdisjoint(words):
             return True
         if self.phrases is not None:
@@ -93,8 +103,51 @@ class _Cue:
         return False
 
 
-def _words(low: str) -> frozenset[str]:
-    return frozenset(_WORDS.findall(low))
+class _WordMemo(dict[str, tuple[str, ...]]):
+    """word -> ``of(word)``, filled in on first lookup: ``map(memo.__getitem__, words)`` then
+    answers a sentence at C level, calling back into Python only for a word it has not met.
+    News repeats its words; the vocabulary a process meets keeps growing, so a full memo
+    starts over (see ``_fresh``)."""
+
+    __slots__ = ("of",)
+
+    def __init__(self, of: Callable[[str], tuple[str, ...]]) -> None:
+        super().__init__()
+        self.of = of
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        hit = self[word] = self.of(word)
+        return hit
+
+
+_MEMO_MAX = 1 << 16
+
+
+def _fresh(memo: _WordMemo) -> _WordMemo:
+    """``memo``, emptied first when full."""
+    if len(memo) > _MEMO_MAX:
+        memo.clear()
+    return memo
+
+
+# whitespace-separated word -> the \\w+ words of its lowercase (see _CONTENT_WORDS for why a
+# sentence's are its words' end to end): the cues of a sentence then cost a dict lookup a word
+# instead of a regex pass, and they take the words as a list, as building a set of a
+# sentence's few dozen words costs more than every cue's look through them.
+def _low_words(word: str) -> tuple[str, ...]:
+    low = word.lower()
+    # An alphanumeric word is one \\w+ word (no regex call for most words).
+    return (low,) if low.isalnum() else tuple(_WORDS.findall(low))
+
+
+_LOW_WORDS = _WordMemo(_low_words)
+
+
+def _words(text: str, low: str, split: list[str]) -> list[str]:
+    """The \\w+ words of ``low`` (``text`` lowercased; ``split``: ``text.split()``)."""
+    if "Σ" in text:
+        return _WORDS.findall(low)
+    return list(chain.from_iterable(map(_fresh(_LOW_WORDS).__getitem__, split)))
 
 
 # Sentences that are furniture inside running text (CNN/DailyMail style).
@@ -150,7 +203,8 @@ def clean_text(text: str) -> list[str]:
         if (
             _BOILERPLATE_LINE.match(line)
             or _CAPTION_LINE.search(line)
-            or _EMBED_LINE.search(line)
+            # Both of its forms have a slash; the regex alone is tried at every offset.
+            or ("/" in line and _EMBED_LINE.search(line))
             or _BYLINE.match(line)
         ):
             continue
@@ -190,30 +244,33 @@ def _content_word(token: str, lang: str) -> str:
     return _stem_en(token) if lang == "en" else token
 
 
-# token -> _content_word(token, lang), per language. News repeats its words, so most tokens
-# are answered here instead of by the stopword and suffix checks; the vocabulary a process
-# meets keeps growing, so a full memo starts over.
-_CONTENT_WORDS: dict[str, dict[str, str]] = {}
-_CONTENT_WORDS_MAX = 1 << 16
+def _word_content(word: str, lang: str) -> tuple[str, ...]:
+    low = word.lower()
+    if low.isalnum():  # most words: one token, the whole word (no regex call)
+        content = _content_word(low, lang)
+        return (content,) if content else ()
+    return tuple(c for t in _TOKEN.findall(low) if (c := _content_word(t, lang)))
 
 
-def content_tokens(sentence: str, lang: str) -> list[str]:
-    """Lowercased content words of ``sentence`` (stopwords dropped; English lightly stemmed)."""
+# whitespace-separated word -> its content words, per language. A sentence's tokens are its
+# words' tokens end to end: no token spans whitespace, and lowercasing a word alone gives what
+# lowercasing the sentence gives there (only a capital sigma's lowercase depends on its
+# neighbours, and never across whitespace; a sentence with one takes the regex path all the
+# same). So most words are answered by one dict lookup instead of a regex pass over the
+# sentence, the stopword and the suffix checks.
+_CONTENT_WORDS: dict[str, _WordMemo] = {}
+
+
+def content_tokens(sentence: str, lang: str, split: list[str] | None = None) -> list[str]:
+    """Lowercased content words of ``sentence`` (stopwords dropped; English lightly stemmed).
+    ``split``: ``sentence.split()`` when the caller has it."""
+    if "Σ" in sentence:
+        return [c for t in _TOKEN.findall(sentence.lower()) if (c := _content_word(t, lang))]
     memo = _CONTENT_WORDS.get(lang)
-    if memo is None or len(memo) > _CONTENT_WORDS_MAX:
-        memo = _CONTENT_WORDS[lang] = {}
-    tokens = _TOKEN.findall(sentence.lower())
-    # One C-level pass over the memo; the few tokens it has not met yet are filled in after.
-    words = list(map(memo.get, tokens))
-    if None in words:
-        for i, word in enumerate(words):
-            if word is None:
-                token = tokens[i]
-                word = memo.get(token)  # a token repeated in this sentence is in by now
-                if word is None:
-                    word = memo[token] = _content_word(token, lang)
-                words[i] = word
-    return [word for word in words if word]
+    if memo is None:
+        memo = _CONTENT_WORDS[lang] = _WordMemo(partial(_word_content, lang=lang))
+    words = sentence.split() if split is None else split
+    return list(chain.from_iterable(map(_fresh(memo).__getitem__, words)))
 
 
 def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
@@ -389,6 +446,7 @@ class _Sentence:
     index: int
     paragraph: int
     text: str
+    split: list[str]  # text.split(), made once for the word count and the cues
     tokens: list[str]
     candidate: bool
     terms: frozenset[str] = frozenset()
@@ -400,10 +458,11 @@ class _Sentence:
     quality: float = 1.0
 
 
-def _facts(sentence: str, low: str, words: AbstractSet[str], split: list[str]) -> float:
+def _facts(sentence: str, low: str, words: Collection[str], split: list[str]) -> float:
     """0..1: how much ``sentence`` (``split``: its ``str.split()``) reads as a concrete fact
     (quantities, units, names)."""
-    names = sum(1 for w in split[1:] if w[:1].isupper())
+    # Capitalized words after the first (split's words are never empty), counted at C level.
+    names = sum(map(str.isupper, map(itemgetter(0), split[1:])))
     number = bool(_NUMBER.search(sentence)) or _NUMBER_WORD.found(sentence, low, words)
     unit = number and _UNIT.found(sentence, low, words)
     return 0.4 * number + 0.25 * unit + 0.35 * min(names, 3) / 3
@@ -413,7 +472,7 @@ def _length_quality(length: int) -> float:
     return 0.7 if length < 9 else (0.85 if length > 55 else 1.0)
 
 
-def _quality(sentence: str, low: str, words: AbstractSet[str], fact: float, length: int) -> float:
+def _quality(sentence: str, low: str, words: Collection[str], fact: float, length: int) -> float:
     """A multiplier below 1 for sentences that read as background, opinion or a bare quote
     (``length``: its word count)."""
     q = _length_quality(length)
@@ -421,29 +480,50 @@ def _quality(sentence: str, low: str, words: AbstractSet[str], fact: float, leng
         q *= _BACKGROUND_Q
     if _OPINION_WORDS.found(sentence, low, words):
         q *= _OPINION
-    quoted = sum(len(m) for m in _QUOTED.findall(sentence))
+    # Most sentences quote nothing: no regex pass for them.
+    quoted = (
+        sum(len(m) for m in _QUOTED.findall(sentence)) if "“" in sentence or '"' in sentence else 0
+    )
     if quoted > 0.5 * len(sentence):
         q *= _QUOTE if fact >= 0.35 else _QUOTE * 0.8
     return q
 
 
+def _speaker_last(text: str) -> bool:
+    """Whether ``text`` may end as ``_PRONOUN_SPEAKER`` says: its last word character, before
+    the non-word ones that may close it, is the last letter of one of the regex's speaker
+    words ("...nya", "dia", "ia", "mereka", "said", "added", "told", "he", "she"): a, d or e,
+    in either case (no other character matches those case-insensitively). The regex is
+    tried at every comma and quote mark of the sentence; this looks at a character or two."""
+    i = len(text) - 1
+    while i >= 0 and not ((ch := text[i]).isalnum() or ch == "_"):
+        i -= 1
+    return i >= 0 and text[i] in "adeADE"
+
+
 def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
     raw: list[tuple[int, str]] = []
     for p, paragraph in enumerate(paragraphs):
-        raw.extend(
-            (p, _detach(s))
-            for s in paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
-            if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())
-        )
+        parts = paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
+        # Most paragraphs have no needle of the furniture cue, so none of their sentences does.
+        if _BOILERPLATE_SENTENCE.may_occur(paragraph.lower()):
+            raw.extend(
+                (p, _detach(s))
+                for s in parts
+                if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())
+            )
+        else:
+            raw.extend((p, _detach(s)) for s in parts)
     sentences: list[_Sentence] = []
     for i, (p, text) in enumerate(raw):
-        toks = content_tokens(text, lang)
-        words = len(text.split())
+        split = text.split()
+        toks = content_tokens(text, lang, split)
+        words = len(split)
         complete = text[-1] in _TERMINAL
         candidate = words >= 6 and (complete or words >= 12) and not _DANGLING.match(text)
-        if candidate and _PRONOUN_SPEAKER.search(text) and words < 25:
+        if candidate and words < 25 and _speaker_last(text) and _PRONOUN_SPEAKER.search(text):
             candidate = False
-        sentences.append(_Sentence(i, p, text, toks, candidate, frozenset(toks), words))
+        sentences.append(_Sentence(i, p, text, split, toks, candidate, frozenset(toks), words))
     return sentences
 
 
@@ -464,15 +544,16 @@ def _term_weights(sentences: list[_Sentence]) -> dict[str, float]:
     table = _LOG_WEIGHTS
     if len(sentences) >= len(table):  # a frequency never exceeds the sentence count
         return {t: 1.0 + math.log(n) for t, n in df.items()}
-    return {t: table[n] for t, n in df.items()}
+    # The same dict as a comprehension, built at C level.
+    return dict(zip(df.keys(), map(table.__getitem__, df.values()), strict=True))
 
 
 def _prepare(s: _Sentence) -> None:
     """The parts of a candidate's value that do not change while picking, but its prior."""
     low = s.text.lower()
-    words = _words(low)
+    split = s.split  # its words, names after the first, and the length
+    words = _words(s.text, low, split)
     s.prepared = True
-    split = s.text.split()  # once for both: names after the first word, and the length
     s.fact = _facts(s.text, low, words, split)
     s.action = _ACTION.found(s.text, low, words)
     s.quality = _quality(s.text, low, words, s.fact, len(split))
@@ -480,7 +561,7 @@ def _prepare(s: _Sentence) -> None:
 
 def _headline_from(sentences: list[_Sentence], max_chars: int = 110) -> str:
     for s in sentences:
-        if s.candidate or len(s.text.split()) >= 4:
+        if s.candidate or s.words >= 4:
             short = shorten(s.text, max_chars)
             if short is None:
                 cut = s.text[:max_chars].rsplit(" ", 1)[0]
@@ -498,37 +579,11 @@ class _Candidate:
     full: float = 0.0  # its terms' document weight
 
 
-def _covered_share(c: _Candidate, remaining: dict[str, float]) -> float:
-    # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order (so the
-    # same float sum) as a generator, at a third of its cost.
-    return sum(map(remaining.get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
-
-
-def _value(c: _Candidate, picked: int, novelty: float, top_weight: float) -> float:
-    s = c.sentence
-    return s.quality * (
-        _W_COVER * novelty * c.weight / top_weight
-        + _W_POSITION * _POSITION_DECAY ** (picked - 1) * s.prior
-        + _W_FACT * s.fact
-        + _W_ACTION * s.action
-    )
-
-
 # Above any sentence's fact score (at most 1, give or take a rounding).
 _FACT_CEILING = 1.01
-
-
-def _value_ceiling(c: _Candidate, picked: int, novelty: float, top_weight: float) -> float:
-    """At least ``_value`` whatever the cues of the sentence say: the same sum with the most a
-    fact score, a demand verb and the quality of a sentence of its length can give. (Each
-    term is no less than its counterpart, and rounding keeps that order.)"""
-    s = c.sentence
-    return _length_quality(s.words) * (
-        _W_COVER * novelty * c.weight / top_weight
-        + _W_POSITION * _POSITION_DECAY ** (picked - 1) * s.prior
-        + _W_FACT * _FACT_CEILING
-        + _W_ACTION * True
-    )
+# The most a fact score and a demand verb can add to a pick's value (see _select).
+_FACT_MOST = _W_FACT * _FACT_CEILING
+_ACTION_MOST = _W_ACTION * True
 
 
 def _select(
@@ -566,19 +621,35 @@ def _select(
     per_paragraph: dict[int, int] = {chosen[0].sentence.paragraph: 1}
     while pool and len(chosen) < count:
         best_i, best_value = -1, -math.inf
+        # A candidate's value, written out in the loop (it runs for every candidate of every
+        # pick; three calls a candidate were a quarter of its cost):
+        #   quality * (cover * novelty * weight / top_weight + position * prior
+        #              + fact weight * fact + action weight * action) * same-paragraph factor,
+        # novelty being the share of its terms' document weight not said yet.
+        position = _W_POSITION * _POSITION_DECAY ** (len(chosen) - 1)
+        get = remaining.get
         for i, c in enumerate(pool):
-            novelty = _covered_share(c, remaining)
-            paragraph = c.sentence.paragraph
+            s = c.sentence
+            # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order
+            # (so the same float sum) as a generator, at a third of its cost.
+            novelty = sum(map(get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
+            paragraph = s.paragraph
             same = 1.0  # x * 1.0 is x exactly
             if spread and paragraph > 0:
                 same = _SAME_PARAGRAPH ** per_paragraph.get(paragraph, 0)
-            if not c.sentence.prepared:
+            cover = _W_COVER * novelty * c.weight / top_weight
+            prior = position * s.prior
+            if not s.prepared:
                 # The cue checks are most of a summary's cost: a candidate that could not beat
                 # the best so far even with every cue for it is never checked (nor is the lead).
-                if _value_ceiling(c, len(chosen), novelty, top_weight) * same <= best_value:
+                # Its ceiling is the same sum with the most a fact score, a demand verb and the
+                # quality of a sentence of its length can give: each term no less than its
+                # counterpart, and rounding keeps that order.
+                ceiling = _length_quality(s.words) * (cover + prior + _FACT_MOST + _ACTION_MOST)
+                if ceiling * same <= best_value:
                     continue
-                _prepare(c.sentence)
-            value = _value(c, len(chosen), novelty, top_weight) * same
+                _prepare(s)
+            value = s.quality * (cover + prior + _W_FACT * s.fact + _W_ACTION * s.action) * same
             if value > best_value:
                 best_i, best_value = i, value
         pick = pool.pop(best_i)
