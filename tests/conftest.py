@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -71,3 +73,11 @@ def node() -> Iterator[NodeEmulator]:
     need(problem is None, problem or "")
     with NodeEmulator() as emu:
         yield emu
+
+
+def daily_after(now: datetime, tz: str, *, hours: int = 3) -> str:
+    """A ``daily HH:MM`` schedule whose next run is ``hours`` after ``now`` in ``tz``: a test
+    that subscribes with it composes the stories it just served, whatever the time of day
+    (a fixed "daily 08:00" leaves them outside the window when the test runs just after 08:00)."""
+    local = (now + timedelta(hours=hours)).astimezone(ZoneInfo(tz))
+    return f"daily {local:%H:%M}"

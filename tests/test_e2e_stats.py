@@ -38,6 +38,7 @@ from bot.runner import Composer, build_core, make_poll_job
 from bot.summarize.base import get_summarizer
 from bot.web.links import digest_url
 from tests import feedserver
+from tests.conftest import daily_after
 from tests.crash_worker import FakeClock
 from tests.feedserver import FeedServer
 from tests.peers import discord_rest
@@ -169,7 +170,9 @@ async def test_stats_photo_and_permalinks_on_telegram(
         assert f'<a href="{expected}">{t("digest_web_link", "en")}</a>' in sent[-1]
 
         # A scheduled digest carries the same link through the outbox.
-        assert (await admin.say("/subscribe en daily 08:00")).startswith("Subscribed")
+        assert (
+            await admin.say(f"/subscribe en {daily_after(clock(), 'Asia/Jakarta')}")
+        ).startswith("Subscribed")
         sub = await app.store.get_subscription(ChannelRef("telegram", str(TG_GROUP)))
         assert sub is not None
         assert sub.next_run_at is not None

@@ -31,6 +31,7 @@ from bot.models import ChannelRef, Feed
 from bot.runner import build_core, make_poll_job
 from bot.summarize.base import get_summarizer
 from tests import feedserver
+from tests.conftest import daily_after
 from tests.crash_worker import FakeClock
 from tests.feedserver import FeedServer
 from tests.peers import discord_rest
@@ -253,9 +254,8 @@ async def test_chats_own_their_sources_on_discord(
         refused = await member.ask(opt("action", "add"), opt("url", dm_url))
         assert refused == t("not_admin", "en", command="feeds")
         for who in (admin, stranger):
-            answer = await who.ask(
-                {"command": "subscribe"}, opt("lang", "en"), opt("schedule", "daily 08:00")
-            )
+            schedule = opt("schedule", daily_after(t0, app.settings.timezone))
+            answer = await who.ask({"command": "subscribe"}, opt("lang", "en"), schedule)
             assert answer.startswith("Subscribed")
         assert await poll(t0) == 2
         group_set = await app.store.chat_source_urls(channel)

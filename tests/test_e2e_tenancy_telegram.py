@@ -32,6 +32,7 @@ from bot.models import ChannelRef, Feed
 from bot.runner import Composer, build_core, make_poll_job
 from bot.summarize.base import get_summarizer
 from tests import feedserver
+from tests.conftest import daily_after
 from tests.crash_worker import FakeClock
 from tests.feedserver import FeedServer
 from tests.peers.telegram_emulator import (
@@ -144,8 +145,9 @@ async def test_chats_own_their_sources_on_telegram(
             # The group's admin adds a source for the group; both chats subscribe.
             answer = await admin.say(f"/feeds add {group_url}")
             assert answer == t("feed_added", "en", title="Grup (127.0.0.1)")
-            assert (await admin.say("/subscribe en daily 08:00")).startswith("Subscribed")
-            assert (await stranger.say("/subscribe en daily 08:00")).startswith("Subscribed")
+            schedule = daily_after(t0, settings.timezone)
+            assert (await admin.say(f"/subscribe en {schedule}")).startswith("Subscribed")
+            assert (await stranger.say(f"/subscribe en {schedule}")).startswith("Subscribed")
             assert await poll(t0) == 2
             group_set = await app.store.chat_source_urls(group)
             assert group_set == {default_url, group_url}
