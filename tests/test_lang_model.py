@@ -72,6 +72,33 @@ def test_same_answers_as_the_full_model(full: object) -> None:
     assert ascii_seen >= 3
 
 
+def test_words_walked_once_then_looked_up_give_the_same_scores(full: object) -> None:
+    """classify walks each (state, word) step once and looks it up after: a warm identifier
+    scores exactly as py3langid does, whatever the spacing, the word lengths (long words are
+    walked every time) and the context a word comes in."""
+    import random
+
+    rnd = random.Random(8)
+    words = " ".join(t for _, t in _texts(DATA / "topic_cases.jsonl")).encode("ascii", "ignore")
+    vocab = words.decode().split()
+    seps = [" ", " ", " ", "  ", "\n", "\t", " - ", ", ", "   "]
+    texts = ["", " ", "  leading and trailing  ", "x" * 60 + " the " + "y" * 30]
+    for _ in range(150):
+        n = rnd.randint(1, 60)
+        texts.append("".join(rnd.choice(vocab) + rnd.choice(seps) for _ in range(n)))
+    warm = load_compact(LANGS)  # its own, empty memo
+    assert not warm.steps
+    for round_ in range(2):  # cold, then with every word's step memoized
+        for text in texts:
+            if not text.strip():
+                continue
+            lang, conf = full.classify(text)  # type: ignore[attr-defined]
+            got = warm.classify(text)
+            assert got[0] == lang, (round_, text)
+            assert got[1] == pytest.approx(float(conf), rel=1e-5), (round_, text)
+    assert len(warm.steps) > 500
+
+
 @pytest.mark.corpus
 @pytest.mark.parametrize("corpus", ["summaries", "topics"])
 def test_every_dev_corpus_story_is_identified(corpus: str, shared_dir: Path) -> None:

@@ -31,7 +31,7 @@ import math
 import unicodedata
 from array import array
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,8 @@ _FORMAT = 1  # of the shipped file; a reader of another format cuts the model do
 @dataclass(frozen=True, slots=True)
 class CompactIdentifier:
     """``classify`` as py3langid's ``LanguageIdentifier(norm_probs=True)`` restricted to
-    ``langs``. Immutable; safe to share between threads."""
+    ``langs``. The model arrays never change and the step memo only caches what they give:
+    safe to share between threads."""
 
     langs: tuple[str, ...]
     rows: array[int]  # distinct transition rows, _KEPT_BYTES + 1 entries each (last: other bytes)
@@ -58,6 +59,11 @@ class CompactIdentifier:
     weights: Any  # numpy float32 (features, langs)
     prior: Any  # numpy float32 (langs,)
     byte_class: bytes  # translation table: byte -> column (other bytes -> _KEPT_BYTES)
+    # (state, word) -> (the features the walk emits over the word and the space after it, the
+    # state it ends in): see _features. Filled as texts are classified; never changes an answer.
+    steps: dict[tuple[int, bytes], tuple[tuple[int, ...], int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def nbytes(self) -> int:
@@ -66,20 +72,53 @@ class CompactIdentifier:
         held = sum(a.itemsize * len(a) for a in arrays)
         return held + int(self.weights.nbytes) + int(self.prior.nbytes)
 
+    def _walk(self, data: bytes, state: int, found: list[int]) -> int:
+        """Walk the automaton over ``data`` (translated by ``byte_class``) from ``state``,
+        appending the features it emits to ``found``; the state it ends in."""
+        nm, base, out = self.rows, self.row_base, self.output
+        for c in data:
+            state = nm[base[state] + c]
+            f = out[state]
+            if f >= 0:
+                found.append(f)
+        return state
+
+    def _features(self, data: bytes) -> list[int]:
+        """The features the walk over ``data`` (translated) emits, in order.
+
+        The walk cost ~0.25 µs a byte in Python, most of a classification. News repeats its
+        words, and what the walk emits over a word and the space after it depends only on the
+        state it enters the word in (the last few bytes before it: the automaton's n-grams are
+        at most four bytes long) and on the word: so each (state, word) step is walked once and
+        then looked up, ~4x cheaper a text, with exactly the features in the same order."""
+        steps = self.steps
+        if len(steps) > _STEPS_MAX:
+            steps.clear()
+        found: list[int] = []
+        state = 0
+        words = data.split(b" ")
+        last = words.pop()
+        for word in words:
+            step = steps.get((state, word))
+            if step is None:
+                if len(word) > _STEP_WORD_MAX:
+                    state = self._walk(word + b" ", state, found)
+                    continue
+                emitted: list[int] = []
+                end = self._walk(word + b" ", state, emitted)
+                step = steps[state, word] = (tuple(emitted), end)
+            found.extend(step[0])
+            state = step[1]
+        self._walk(last, state, found)
+        return found
+
     def classify(self, text: str) -> tuple[str, float]:
         """``(language, probability)`` of ``text`` among ``langs``."""
         # py3langid's own encoding: all-caps text is lowered, NFC, UTF-8.
         if text.isupper():
             text = text.lower()
         data = unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
-        nm, base, out = self.rows, self.row_base, self.output
-        state = 0
-        found: list[int] = []
-        for c in data.translate(self.byte_class):
-            state = nm[base[state] + c]
-            f = out[state]
-            if f >= 0:
-                found.append(f)
+        found = self._features(data.translate(self.byte_class))
         if found:
             visits = Counter(found)
             idx = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
@@ -93,6 +132,12 @@ class CompactIdentifier:
         scores /= scores.sum()
         i = int(scores.argmax())
         return self.langs[i], float(scores[i])
+
+
+# Words longer than this (URLs, runs of non-Latin text) are walked byte by byte, not memoized.
+_STEP_WORD_MAX = 24
+# Memoized (state, word) steps kept at most; a full memo starts over.
+_STEPS_MAX = 1 << 16
 
 
 def load_compact(langs: tuple[str, ...]) -> CompactIdentifier:
