@@ -621,6 +621,7 @@ class _Candidate:
     terms: frozenset[str]  # of the bullet as shown: a shortened sentence says less
     weight: float = 0.0  # its terms' document weight per sqrt(word): what it could cover
     full: float = 0.0  # its terms' document weight
+    reach: float = 0.0  # the most its coverage term can be in _select: novelty 1 or less
 
 
 # Above any sentence's fact score (at most 1, give or take a rounding).
@@ -628,6 +629,9 @@ _FACT_CEILING = 1.01
 # The most a fact score and a demand verb can add to a pick's value (see _select).
 _FACT_MOST = _W_FACT * _FACT_CEILING
 _ACTION_MOST = _W_ACTION * True
+# Above any novelty (a sum of remaining weights over the sum of the same terms' full weights,
+# termwise no larger: 1 at most, give or take a rounding).
+_NOVELTY_MOST = 1.0 + 1e-9
 
 
 def _select(
@@ -654,11 +658,13 @@ def _select(
         c.full = sum(map(weights.get, c.terms, repeat(0.0)))
         c.weight = c.full / max(1, len(c.terms)) ** _LENGTH_EXP
     top_weight = max(c.weight for c in pool) or 1.0
+    for c in pool:  # the same rounding steps as the cover term below
+        c.reach = _W_COVER * _NOVELTY_MOST * c.weight / top_weight
     # Spreading over paragraphs only makes sense when there are enough of them.
     spread = len({s.paragraph for s in sentences}) > count
 
-    pool = sorted(pool, key=lambda c: c.sentence.index)
-    chosen = [pool.pop(0)]  # the lead anchors the summary
+    chosen = [pool[0]]  # the lead anchors the summary (the pool is in article order)
+    pool = pool[1:]
     for c in pool:
         c.sentence.prior = _position(c.sentence.index, len(sentences))
     # paragraph -> bullets chosen from it so far
@@ -674,15 +680,24 @@ def _select(
         get = remaining.get
         for i, c in enumerate(pool):
             s = c.sentence
-            # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order
-            # (so the same float sum) as a generator, at a third of its cost.
-            novelty = sum(map(get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
             paragraph = s.paragraph
             same = 1.0  # x * 1.0 is x exactly
             if spread and paragraph > 0:
                 same = _SAME_PARAGRAPH ** per_paragraph.get(paragraph, 0)
-            cover = _W_COVER * novelty * c.weight / top_weight
             prior = position * s.prior
+            # A candidate that could not beat the best so far even if none of its terms had
+            # been said is passed over before its novelty is summed (-25 ms of 620 on 2,000
+            # stories); the ceilings below and the value then decide as before.
+            if s.prepared:  # the value's sum with the reach for the cover, in its order
+                ceiling = s.quality * (c.reach + prior + _W_FACT * s.fact + _W_ACTION * s.action)
+            else:
+                ceiling = _length_quality(s.words) * (c.reach + prior + _FACT_MOST + _ACTION_MOST)
+            if ceiling * same <= best_value:
+                continue
+            # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order
+            # (so the same float sum) as a generator, at a third of its cost.
+            novelty = sum(map(get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
+            cover = _W_COVER * novelty * c.weight / top_weight
             if not s.prepared:
                 # The cue checks are most of a summary's cost: a candidate that could not beat
                 # the best so far even with every cue for it is never checked (nor is the lead).
