@@ -270,16 +270,33 @@ def _word_content(word: str, lang: str) -> tuple[str, ...]:
 _CONTENT_WORDS: dict[str, _WordMemo[tuple[str, ...]]] = {}
 
 
+def _content_memo(lang: str) -> _WordMemo[tuple[str, ...]]:
+    memo = _CONTENT_WORDS.get(lang)
+    if memo is None:
+        memo = _CONTENT_WORDS[lang] = _WordMemo(partial(_word_content, lang=lang))
+    return _fresh(memo)
+
+
 def content_tokens(sentence: str, lang: str, split: list[str] | None = None) -> list[str]:
     """Lowercased content words of ``sentence`` (stopwords dropped; English lightly stemmed).
     ``split``: ``sentence.split()`` when the caller has it."""
     if "Σ" in sentence:
         return [c for t in _TOKEN.findall(sentence.lower()) if (c := _content_word(t, lang))]
-    memo = _CONTENT_WORDS.get(lang)
-    if memo is None:
-        memo = _CONTENT_WORDS[lang] = _WordMemo(partial(_word_content, lang=lang))
     words = sentence.split() if split is None else split
-    return list(chain.from_iterable(map(_fresh(memo).__getitem__, words)))
+    return list(chain.from_iterable(map(_content_memo(lang).__getitem__, words)))
+
+
+def _term_sets(texts: list[str], splits: list[list[str]], lang: str) -> list[frozenset[str]]:
+    """``frozenset(content_tokens(text, lang, split))`` for each text and its split: the set
+    made straight from the memo entries, no list and no call a sentence (with _analyse
+    working a paragraph at a time: 295 -> 291 ms of _analyse on 2,000 stories)."""
+    get = _content_memo(lang).__getitem__
+    return [
+        frozenset(content_tokens(text, lang, split))
+        if "Σ" in text
+        else frozenset(chain.from_iterable(map(get, split)))
+        for text, split in zip(texts, splits, strict=True)
+    ]
 
 
 def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
@@ -480,7 +497,6 @@ class _Sentence:
     paragraph: int
     text: str
     split: list[str]  # text.split(), made once for the word count and the cues
-    tokens: list[str]
     candidate: bool
     terms: frozenset[str] = frozenset()
     words: int = 0
@@ -534,29 +550,33 @@ def _speaker_last(text: str) -> bool:
     return i >= 0 and text[i] in "adeADE"
 
 
+def _candidate(text: str, words: int) -> bool:
+    """Whether a sentence (``words``: its word count) may be a bullet."""
+    complete = text[-1] in _TERMINAL
+    if words < 6 or not (complete or words >= 12) or _DANGLING.match(text):
+        return False
+    return not (words < 25 and _speaker_last(text) and _PRONOUN_SPEAKER.search(text))
+
+
+def _texts(paragraph: str) -> list[str]:
+    """The sentences of a paragraph, furniture dropped and leading connectives detached."""
+    parts = paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
+    # Most paragraphs have no needle of the furniture cue, so none of their sentences does.
+    if _BOILERPLATE_SENTENCE.may_occur(paragraph.lower()):
+        parts = [s for s in parts if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())]
+    return list(map(_detach, parts))
+
+
 def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
-    raw: list[tuple[int, str]] = []
-    for p, paragraph in enumerate(paragraphs):
-        parts = paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
-        # Most paragraphs have no needle of the furniture cue, so none of their sentences does.
-        if _BOILERPLATE_SENTENCE.may_occur(paragraph.lower()):
-            raw.extend(
-                (p, _detach(s))
-                for s in parts
-                if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())
-            )
-        else:
-            raw.extend((p, _detach(s)) for s in parts)
     sentences: list[_Sentence] = []
-    for i, (p, text) in enumerate(raw):
-        split = text.split()
-        toks = content_tokens(text, lang, split)
-        words = len(split)
-        complete = text[-1] in _TERMINAL
-        candidate = words >= 6 and (complete or words >= 12) and not _DANGLING.match(text)
-        if candidate and words < 25 and _speaker_last(text) and _PRONOUN_SPEAKER.search(text):
-            candidate = False
-        sentences.append(_Sentence(i, p, text, split, toks, candidate, frozenset(toks), words))
+    # A paragraph's sentences a list at a time, at C level where a map will do.
+    for p, paragraph in enumerate(paragraphs):
+        texts = _texts(paragraph)
+        splits = list(map(str.split, texts))
+        for text, split, terms in zip(texts, splits, _term_sets(texts, splits, lang), strict=True):
+            words = len(split)
+            candidate = _candidate(text, words)
+            sentences.append(_Sentence(len(sentences), p, text, split, candidate, terms, words))
     return sentences
 
 
