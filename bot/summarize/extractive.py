@@ -580,6 +580,18 @@ def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
     return sentences
 
 
+def _repeats(terms: frozenset[str], headline_tokens: set[str]) -> bool:
+    """Whether a sentence of ``terms`` repeats the headline. A lead that restates the headline
+    but adds names, numbers or a cause ("Citra Maharani", "enam", "setelah promotor beralih")
+    does not."""
+    # _jaccard(terms, headline_tokens) >= _DUP_HEADLINE and len(terms - headline_tokens) <
+    # _NEW_FACTS_MIN, the same ints and division from one intersection instead of three sets.
+    shared = len(terms & headline_tokens)
+    if not shared or len(terms) - shared >= _NEW_FACTS_MIN:
+        return False
+    return shared / (len(terms) + len(headline_tokens) - shared) >= _DUP_HEADLINE
+
+
 def _position(index: int, count: int) -> float:
     # Lead-first, but softer the longer the story: short wire copy says everything up front,
     # while a long feature keeps its numbers and demands for later paragraphs.
@@ -773,16 +785,13 @@ def summarize_text(
         if synthesized:
             if s.text == headline:
                 continue
-        elif (
-            _jaccard(s.terms, headline_tokens) >= _DUP_HEADLINE
-            and len(s.terms - headline_tokens) < _NEW_FACTS_MIN
-        ):
-            # It repeats the headline. A lead that restates the headline but adds names,
-            # numbers or a cause ("Citra Maharani", "enam", "setelah promotor beralih") stays.
+        elif _repeats(s.terms, headline_tokens):
             continue
-        short = shorten(s.text, max_chars)
+        text = s.text
+        # Most sentences fit: no call for them.
+        short = text if len(text) <= max_chars else shorten(text, max_chars)
         if short is not None:
-            terms = s.terms if short == s.text else frozenset(content_tokens(short, lang))
+            terms = s.terms if short == text else frozenset(content_tokens(short, lang))
             pool.append(_Candidate(s, short, terms))
     # Three bullets unless the caller's bounds say otherwise; fewer only when the text is short.
     count = min(max_bullets, max(min_bullets, _QUICK_FACTS))
