@@ -250,15 +250,14 @@ def _split_paragraph(paragraph: str) -> list[str]:
     quotes = '"' in paragraph or "“" in paragraph
     kinds = _PERIOD_KINDS
     for m in _BOUNDARY.finditer(paragraph):
-        end = m.end()
+        mark, end = m.span()
         after = end + 1  # the boundary's lookahead saw the one space
         if after >= size:
             break
         nxt = paragraph[after]
         if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
             continue
-        if m.group(0) == ".":
-            mark = m.start()
+        if end - mark == 1 and paragraph[mark] == ".":  # the mark is one period
             word_start = max(paragraph.rfind(" ", start, mark) + 1, start)
             if word_start < mark:
                 word = paragraph[word_start:mark]
