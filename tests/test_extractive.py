@@ -559,3 +559,34 @@ def test_word_memo_entries_are_the_regex_tokens() -> None:
                 if (c := extractive._content_word(t, lang))
             )
             assert extractive._word_content(word, lang) == expected, word
+
+
+def test_openers_skipped_by_first_character_match_nothing() -> None:
+    """``_detach`` and ``_candidate`` skip the regex for a sentence opening on an ASCII
+    character that no alternative opens with: such a sentence never matches."""
+    from bot.summarize import extractive
+
+    openers = [
+        "Namun, ",
+        "Akan tetapi ",
+        "Selain itu, ",
+        "Oleh karena itu, ",
+        "Menurutnya, ",
+        "Ia mengatakan bahwa ",
+        "Beliau menegaskan, ",
+        "However, ",
+        "Furthermore ",
+        "He told reporters, ",
+        "They said that ",
+        "Dengan demikian, ",
+    ]
+    dangling = ["Hal ini adalah ", "Ini merupakan ", "Itu adalah ", "This is ", "Those were "]
+    rest = "identitas korban belum diketahui oleh pihak kepolisian setempat."
+    for text in openers:
+        assert extractive._LEADING_CONNECTIVE.match(text + rest), text
+        for ch in extractive._NO_CONNECTIVE:
+            assert not extractive._LEADING_CONNECTIVE.match(ch + text[1:] + rest), ch + text
+    for text in dangling:
+        assert extractive._DANGLING.match(text + rest), text
+        for ch in extractive._NO_DANGLING:
+            assert not extractive._DANGLING.match(ch + text[1:] + rest), ch + text

@@ -381,8 +381,18 @@ _DANGLING = re.compile(
 )
 
 
+# ASCII characters that open no alternative of _LEADING_CONNECTIVE (or of _DANGLING), in
+# either case: a sentence opening on one is not matched (-8 ms of regex calls on 2,000
+# stories). A non-ASCII character may fold to one of their letters ("ſ" to "s"): matched.
+_ASCII = frozenset(map(chr, range(128)))
+_NO_CONNECTIVE = _ASCII - frozenset("ntasomdhfbiNTASOMDHFBI")
+_NO_DANGLING = _ASCII - frozenset("hitHIT")
+
+
 def _detach(sentence: str) -> str:
     """``sentence`` without a leading connective or pronoun attribution."""
+    if sentence[:1] in _NO_CONNECTIVE:
+        return sentence
     m = _LEADING_CONNECTIVE.match(sentence)
     if not m or len(sentence) - m.end() < 30:
         return sentence
@@ -554,30 +564,46 @@ def _speaker_last(text: str) -> bool:
 def _candidate(text: str, words: int) -> bool:
     """Whether a sentence (``words``: its word count) may be a bullet."""
     complete = text[-1] in _TERMINAL
-    if words < 6 or not (complete or words >= 12) or _DANGLING.match(text):
+    if words < 6 or not (complete or words >= 12):
+        return False
+    if text[0] not in _NO_DANGLING and _DANGLING.match(text):
         return False
     return not (words < 25 and _speaker_last(text) and _PRONOUN_SPEAKER.search(text))
 
 
-def _texts(paragraph: str) -> list[str]:
-    """The sentences of a paragraph, furniture dropped and leading connectives detached."""
+def _texts(paragraph: str, furniture: bool) -> list[str]:
+    """The sentences of a paragraph, furniture dropped (``furniture``: whether its story has
+    a needle of the furniture cue) and leading connectives detached."""
     parts = paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
     # Most paragraphs have no needle of the furniture cue, so none of their sentences does.
-    if _BOILERPLATE_SENTENCE.may_occur(paragraph.lower()):
+    if furniture and _BOILERPLATE_SENTENCE.may_occur(paragraph.lower()):
         parts = [s for s in parts if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())]
     return list(map(_detach, parts))
 
 
 def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
     sentences: list[_Sentence] = []
+    # Most stories have no needle of the furniture cue, so none of their paragraphs does: one
+    # search of the story for them instead of one a paragraph (-7 ms on 2,000 stories).
+    furniture = _BOILERPLATE_SENTENCE.may_occur("\n".join(paragraphs).lower())
     # A paragraph's sentences a list at a time, at C level where a map will do.
     for p, paragraph in enumerate(paragraphs):
-        texts = _texts(paragraph)
+        texts = _texts(paragraph, furniture)
         splits = list(map(str.split, texts))
-        for text, split, terms in zip(texts, splits, _term_sets(texts, splits, lang), strict=True):
-            words = len(split)
-            candidate = _candidate(text, words)
-            sentences.append(_Sentence(len(sentences), p, text, split, candidate, terms, words))
+        words = list(map(len, splits))
+        first = len(sentences)
+        sentences.extend(
+            map(
+                _Sentence,
+                range(first, first + len(texts)),
+                repeat(p),
+                texts,
+                splits,
+                map(_candidate, texts, words),
+                _term_sets(texts, splits, lang),
+                words,
+            )
+        )
     return sentences
 
 
@@ -704,11 +730,11 @@ def _select(
     if not pool:
         return []
     weights = _term_weights(sentences)
-    remaining = dict(weights)
+    top_weight = _weigh(pool, weights)
+    remaining = weights  # its full weights are read no more: no copy
     for t in headline_tokens:
         if t in remaining:
             remaining[t] *= _HEADLINE_COVERED
-    top_weight = _weigh(pool, weights)
     scale = _position_scale(len(sentences))
     for c in pool:  # the same rounding steps as the cover term below
         c.reach = _W_COVER * _NOVELTY_MOST * c.weight / top_weight
