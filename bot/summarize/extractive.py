@@ -382,8 +382,9 @@ _DANGLING = re.compile(
 
 
 # ASCII characters that open no alternative of _LEADING_CONNECTIVE (or of _DANGLING), in
-# either case: a sentence opening on one is not matched (-8 ms of regex calls on 2,000
-# stories). A non-ASCII character may fold to one of their letters ("ſ" to "s"): matched.
+# either case: a sentence opening on one is not matched (on 2,000 stories 37% of sentences
+# skip the connective regex, 76% the dangling one). A non-ASCII character may fold to one of
+# their letters ("ſ" to "s"): matched.
 _ASCII = frozenset(map(chr, range(128)))
 _NO_CONNECTIVE = _ASCII - frozenset("ntasomdhfbiNTASOMDHFBI")
 _NO_DANGLING = _ASCII - frozenset("hitHIT")
@@ -475,7 +476,8 @@ def _cue_bits(word: str) -> int:
 
 
 # One dict lookup a word and one C-level or for a sentence's cues, instead of five passes of
-# set lookups over its words and a substring search a needle (-80 ms of 700 on 2,000 stories).
+# set lookups over its words and a substring search a needle (summarize on 2,000 stories:
+# 692 -> 619 ms).
 _CUE_BITS: _WordMemo[int] = _WordMemo(_cue_bits)
 
 # Weights of a bullet's value after the lead. On the dev corpora these sit on a plateau
@@ -584,7 +586,7 @@ def _texts(paragraph: str, furniture: bool) -> list[str]:
 def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
     sentences: list[_Sentence] = []
     # Most stories have no needle of the furniture cue, so none of their paragraphs does: one
-    # search of the story for them instead of one a paragraph (-7 ms on 2,000 stories).
+    # search of the story for them instead of one a paragraph (1,460 of 2,000 stories).
     furniture = _BOILERPLATE_SENTENCE.may_occur("\n".join(paragraphs).lower())
     # A paragraph's sentences a list at a time, at C level where a map will do.
     for p, paragraph in enumerate(paragraphs):
@@ -768,8 +770,8 @@ def _select(
                 same = _SAME_PARAGRAPH ** per_paragraph.get(paragraph, 0)
             prior = position * s.prior
             # A candidate that could not beat the best so far even if none of its terms had
-            # been said is passed over before its novelty is summed (-25 ms of 620 on 2,000
-            # stories); the ceilings below and the value then decide as before.
+            # been said is passed over before its novelty is summed (3 in 4 candidates on 2,000
+            # stories; 619 -> 599 ms); the ceilings below and the value then decide as before.
             if s.prepared:  # the value's sum with the reach for the cover, in its order
                 ceiling = s.quality * (c.reach + prior + _W_FACT * s.fact + _W_ACTION * s.action)
             else:
