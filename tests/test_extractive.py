@@ -516,12 +516,20 @@ def test_speaker_check_lets_through_every_pronoun_speaker() -> None:
             assert extractive._speaker_last(text), text
 
 
-def test_cue_words_are_the_regex_words() -> None:
+def test_cue_bits_answer_as_the_cues() -> None:
+    """A sentence's cue bits, or-ed from its words' memo entries, answer as each cue asked
+    about the whole sentence (its lowercase and its \\w+ words) would."""
     from bot.summarize import extractive
 
-    for text in [*_CUE_CASES, "ΟΔΥΣΣΕΥΣ ΣΑΣ and İstanbul x_y", "Co-op, rock'n'roll; 3,5%"]:
+    extra = ["ΟΔΥΣΣΕΥΣ ΣΑΣ and İstanbul x_y", "Co-op, rock'n'roll; 3,5%", "ΣΥΝ 10%", "Rp5 juta"]
+    texts = [*_CUE_CASES, *extra, *(s.upper() for s in _CUE_CASES)]
+    for text in texts:
         low = text.lower()
-        assert extractive._words(text, low, text.split()) == re.findall(r"\w+", low)
+        words = re.findall(r"\w+", low)
+        bits = extractive._sentence_bits(text, text.split())
+        assert bool(bits & extractive._DIGIT) == bool(re.search(r"\d", text)), text
+        for cue in extractive._MARKED:
+            assert cue.found_in(text, bits) == cue.found(text, low, words), (cue, text)
 
 
 def test_word_memo_entries_are_the_regex_tokens() -> None:
@@ -551,3 +559,34 @@ def test_word_memo_entries_are_the_regex_tokens() -> None:
                 if (c := extractive._content_word(t, lang))
             )
             assert extractive._word_content(word, lang) == expected, word
+
+
+def test_openers_skipped_by_first_character_match_nothing() -> None:
+    """``_detach`` and ``_candidate`` skip the regex for a sentence opening on an ASCII
+    character that no alternative opens with: such a sentence never matches."""
+    from bot.summarize import extractive
+
+    openers = [
+        "Namun, ",
+        "Akan tetapi ",
+        "Selain itu, ",
+        "Oleh karena itu, ",
+        "Menurutnya, ",
+        "Ia mengatakan bahwa ",
+        "Beliau menegaskan, ",
+        "However, ",
+        "Furthermore ",
+        "He told reporters, ",
+        "They said that ",
+        "Dengan demikian, ",
+    ]
+    dangling = ["Hal ini adalah ", "Ini merupakan ", "Itu adalah ", "This is ", "Those were "]
+    rest = "identitas korban belum diketahui oleh pihak kepolisian setempat."
+    for text in openers:
+        assert extractive._LEADING_CONNECTIVE.match(text + rest), text
+        for ch in extractive._NO_CONNECTIVE:
+            assert not extractive._LEADING_CONNECTIVE.match(ch + text[1:] + rest), ch + text
+    for text in dangling:
+        assert extractive._DANGLING.match(text + rest), text
+        for ch in extractive._NO_DANGLING:
+            assert not extractive._DANGLING.match(ch + text[1:] + rest), ch + text

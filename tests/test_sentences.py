@@ -142,3 +142,22 @@ def test_collapsed_paragraph_is_split_as_is(paragraph: str) -> None:
     from bot.lang.sentences import _split_paragraph
 
     assert paragraph_sentences(paragraph) == _split_paragraph(" ".join(paragraph.split()))
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "Harga naik. Warga protes... Lalu “pulang.” Esok (lagi.) [x.] A.B. C",
+        'He said "no." Then.. left.’ Ok.» Fin.\t Next . Done.',
+        "Tanpa tanda titik sama sekali",
+        "",
+        ".",
+        ". . .",
+    ],
+)
+def test_periods_find_the_boundaries_of_a_text_without_other_marks(paragraph: str) -> None:
+    """``_PERIODS`` stands in for ``_BOUNDARY`` where no "!", "?" or "…" occurs."""
+    from bot.lang.sentences import _BOUNDARY, _PERIODS
+
+    spans = [m.span() for m in _BOUNDARY.finditer(paragraph)]
+    assert [m.span() for m in _PERIODS.finditer(paragraph)] == spans

@@ -148,6 +148,10 @@ _STARTERS = STOPWORDS["id"] | STOPWORDS["en"]
 # character set lets the regex engine skip ahead to the next mark; an opening group (such as
 # "(?:\.\.\.|…|[.!?])+", which matches the same runs) is tried at every offset, at twice the cost.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
+# The same runs in a text with no "!", "?" or "…" (most paragraphs). Opening on a literal lets
+# the regex engine search for it as a substring, not test a set at every offset: on 2,000
+# stories the scan takes 6 ms instead of 36.
+_PERIODS = re.compile(r"\.\.*[\"'”’»)\]]*(?=\s)")
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _DOTTED = re.compile(r"^(?:[^\W\d_]{1,4}\.)+[^\W\d_]{1,4}$")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
@@ -188,21 +192,52 @@ def _closes_later(text: str, pos: int) -> bool:
     return text.find("”", pos) >= 0 or text.find('"', pos) >= 0
 
 
-def _abbreviation_holds(word: str, text: str, pos: int) -> bool:
-    """True when the period after ``word`` belongs to an abbreviation, not to a sentence end
-    (the next sentence would start at ``text[pos]``)."""
+# What a period after a word may be, by the word alone (see _abbreviation_holds).
+_PLAIN, _ALWAYS, _MONTH, _MAYBE = range(4)
+
+
+def _period_kind(word: str) -> int:
     token = word.lstrip(_OPENERS)
     low = token.lower()
     if low in _NEVER_END:
-        return True
+        return _ALWAYS
     if len(token) == 1 and token.isalpha():
-        return True  # an initial: "J. K. Rowling", "H. Agus Salim"
+        return _ALWAYS  # an initial: "J. K. Rowling", "H. Agus Salim"
     if low in _MONTHS:
-        return text[pos : pos + 1].isdigit()
+        return _MONTH
     if low in _MAY_END or ("." in token and _DOTTED.match(token)):
+        return _MAYBE
+    return _PLAIN
+
+
+_MEMO_MAX = 1 << 16
+
+
+class _KindMemo(dict[str, int]):
+    """word -> ``_period_kind(word)``, filled in on first lookup: news repeats the words
+    before its periods, and a dict lookup answers most of them (plain words) instead of a call
+    with a strip, a lowercase and four set lookups. Starts over when full."""
+
+    def __missing__(self, word: str) -> int:
+        if len(self) > _MEMO_MAX:
+            self.clear()
+        kind = self[word] = _period_kind(word)
+        return kind
+
+
+_PERIOD_KINDS = _KindMemo()
+
+
+def _abbreviation_holds(word: str, text: str, pos: int) -> bool:
+    """True when the period after ``word`` belongs to an abbreviation, not to a sentence end
+    (the next sentence would start at ``text[pos]``)."""
+    kind = _PERIOD_KINDS[word]
+    if kind == _MONTH:
+        return text[pos : pos + 1].isdigit()
+    if kind == _MAYBE:
         first = _FIRST_WORD.match(text, pos)
         return not (first and first.group(0).lower() in _STARTERS)
-    return False
+    return kind == _ALWAYS
 
 
 def _split_paragraph(paragraph: str) -> list[str]:
@@ -213,24 +248,31 @@ def _split_paragraph(paragraph: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     size = len(paragraph)
-    for m in _BOUNDARY.finditer(paragraph):
-        end = m.end()
+    # A span can be inside a quotation only if the paragraph has a quote mark; most have
+    # none, and their boundaries skip the check (with the kind memo: 93 -> 80 ms of sentence
+    # splitting on 2,000 stories).
+    quotes = '"' in paragraph or "“" in paragraph
+    kinds = _PERIOD_KINDS
+    marks = "!" in paragraph or "?" in paragraph or "…" in paragraph
+    for m in (_BOUNDARY if marks else _PERIODS).finditer(paragraph):
+        mark, end = m.span()
         after = end + 1  # the boundary's lookahead saw the one space
         if after >= size:
             break
         nxt = paragraph[after]
         if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
             continue
-        mark = m.group(0)
-        if mark == ".":
-            word_start = max(paragraph.rfind(" ", start, m.start()) + 1, start)
-            if word_start < m.start() and _abbreviation_holds(
-                paragraph[word_start : m.start()], paragraph, after
-            ):
+        if end - mark == 1 and paragraph[mark] == ".":  # the mark is one period
+            word_start = max(paragraph.rfind(" ", start, mark) + 1, start)
+            if word_start < mark:
+                word = paragraph[word_start:mark]
+                # A plain word's period ends the sentence: no call for it.
+                if kinds[word] != _PLAIN and _abbreviation_holds(word, paragraph, after):
+                    continue
+        if quotes:
+            span = paragraph[start:end]
+            if _inside_quote(span) and len(span) < _MAX_QUOTE and _closes_later(paragraph, after):
                 continue
-        span = paragraph[start:end]
-        if _inside_quote(span) and len(span) < _MAX_QUOTE and _closes_later(paragraph, after):
-            continue
         sentence = paragraph[start:end].strip()
         if sentence:
             sentences.append(sentence)

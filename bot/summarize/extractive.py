@@ -29,9 +29,10 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, reduce
 from itertools import chain, repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter, or_
+from typing import TypeVar
 
 from bot.lang.sentences import paragraph_sentences, split_paragraphs
 from bot.lang.stopwords import stopwords
@@ -61,6 +62,7 @@ _CAPTION_LINE = re.compile(
 _EMBED_LINE = re.compile(r"pic\.twitter\.com/|^https?://\S+$", re.IGNORECASE)
 
 _WORDS = re.compile(r"\w+")
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +81,23 @@ class _Cue:
     words: frozenset[str]
     phrases: re.Pattern[str] | None = None
     needles: tuple[str, ...] = ()
+    # In a word's ``_cue_bits``: this bit when one of its \\w+ words is a cue word, the next
+    # one up when it holds a needle.
+    bit: int = 0
 
     @classmethod
-    def of(cls, words: str, phrases: str = "", needles: tuple[str, ...] = ()) -> _Cue:
+    def of(
+        cls, words: str, phrases: str = "", needles: tuple[str, ...] = (), *, bit: int = 0
+    ) -> _Cue:
         pattern = re.compile(phrases, re.IGNORECASE | re.VERBOSE) if phrases else None
-        return cls(frozenset(words.split()), pattern, needles)
+        return cls(frozenset(words.split()), pattern, needles, bit)
 
     def may_occur(self, low: str) -> bool:
         """Whether a phrase may match in some part of a text (lowercased: ``low``), as far as
         needles tell: none of them has whitespace, so a sentence of a paragraph has one only
         if the paragraph does."""
-        return any(needle in low for needle in self.needles)
+        # At C level: any() over a generator costs twice as much.
+        return any(map(low.__contains__, self.needles))
 
     def found(self, text: str, low: str, words: Collection[str]) -> bool:
         """Whether ``text`` (lowercased: ``low``; its ``\\w+`` words, a set or a list:
@@ -102,8 +110,22 @@ class _Cue:
                     return self.phrases.search(text) is not None
         return False
 
+    def marks(self, word: str, low: str, words: Collection[str]) -> int:
+        """This cue's bits for one whitespace-separated ``word`` (lowercased: ``low``; its
+        \\w+ words: ``words``)."""
+        hit = 0 if self.words.isdisjoint(words) else self.bit
+        return hit | (self.bit << 1 if any(n in low for n in self.needles) else 0)
 
-class _WordMemo(dict[str, tuple[str, ...]]):
+    def found_in(self, text: str, bits: int) -> bool:
+        """``found`` for a text whose words' ``_cue_bits`` or together to ``bits``."""
+        if bits & self.bit:
+            return True
+        if self.phrases is not None and bits & self.bit << 1:
+            return self.phrases.search(text) is not None
+        return False
+
+
+class _WordMemo(dict[str, _V]):
     """word -> ``of(word)``, filled in on first lookup: ``map(memo.__getitem__, words)`` then
     answers a sentence at C level, calling back into Python only for a word it has not met.
     News repeats its words; the vocabulary a process meets keeps growing, so a full memo
@@ -111,11 +133,11 @@ class _WordMemo(dict[str, tuple[str, ...]]):
 
     __slots__ = ("of",)
 
-    def __init__(self, of: Callable[[str], tuple[str, ...]]) -> None:
+    def __init__(self, of: Callable[[str], _V]) -> None:
         super().__init__()
         self.of = of
 
-    def __missing__(self, word: str) -> tuple[str, ...]:
+    def __missing__(self, word: str) -> _V:
         hit = self[word] = self.of(word)
         return hit
 
@@ -123,31 +145,19 @@ class _WordMemo(dict[str, tuple[str, ...]]):
 _MEMO_MAX = 1 << 16
 
 
-def _fresh(memo: _WordMemo) -> _WordMemo:
+def _fresh(memo: _WordMemo[_V]) -> _WordMemo[_V]:
     """``memo``, emptied first when full."""
     if len(memo) > _MEMO_MAX:
         memo.clear()
     return memo
 
 
-# whitespace-separated word -> the \\w+ words of its lowercase (see _CONTENT_WORDS for why a
-# sentence's are its words' end to end): the cues of a sentence then cost a dict lookup a word
-# instead of a regex pass, and they take the words as a list, as building a set of a
-# sentence's few dozen words costs more than every cue's look through them.
+# The \\w+ words of a whitespace-separated word's lowercase (see _CONTENT_WORDS for why a
+# sentence's are its words' end to end), for its ``_cue_bits``.
 def _low_words(word: str) -> tuple[str, ...]:
     low = word.lower()
     # An alphanumeric word is one \\w+ word (no regex call for most words).
     return (low,) if low.isalnum() else tuple(_WORDS.findall(low))
-
-
-_LOW_WORDS = _WordMemo(_low_words)
-
-
-def _words(text: str, low: str, split: list[str]) -> list[str]:
-    """The \\w+ words of ``low`` (``text`` lowercased; ``split``: ``text.split()``)."""
-    if "Σ" in text:
-        return _WORDS.findall(low)
-    return list(chain.from_iterable(map(_fresh(_LOW_WORDS).__getitem__, split)))
 
 
 # Sentences that are furniture inside running text (CNN/DailyMail style).
@@ -258,7 +268,14 @@ def _word_content(word: str, lang: str) -> tuple[str, ...]:
 # neighbours, and never across whitespace; a sentence with one takes the regex path all the
 # same). So most words are answered by one dict lookup instead of a regex pass over the
 # sentence, the stopword and the suffix checks.
-_CONTENT_WORDS: dict[str, _WordMemo] = {}
+_CONTENT_WORDS: dict[str, _WordMemo[tuple[str, ...]]] = {}
+
+
+def _content_memo(lang: str) -> _WordMemo[tuple[str, ...]]:
+    memo = _CONTENT_WORDS.get(lang)
+    if memo is None:
+        memo = _CONTENT_WORDS[lang] = _WordMemo(partial(_word_content, lang=lang))
+    return _fresh(memo)
 
 
 def content_tokens(sentence: str, lang: str, split: list[str] | None = None) -> list[str]:
@@ -266,11 +283,21 @@ def content_tokens(sentence: str, lang: str, split: list[str] | None = None) -> 
     ``split``: ``sentence.split()`` when the caller has it."""
     if "Σ" in sentence:
         return [c for t in _TOKEN.findall(sentence.lower()) if (c := _content_word(t, lang))]
-    memo = _CONTENT_WORDS.get(lang)
-    if memo is None:
-        memo = _CONTENT_WORDS[lang] = _WordMemo(partial(_word_content, lang=lang))
     words = sentence.split() if split is None else split
-    return list(chain.from_iterable(map(_fresh(memo).__getitem__, words)))
+    return list(chain.from_iterable(map(_content_memo(lang).__getitem__, words)))
+
+
+def _term_sets(texts: list[str], splits: list[list[str]], lang: str) -> list[frozenset[str]]:
+    """``frozenset(content_tokens(text, lang, split))`` for each text and its split: the set
+    made straight from the memo entries, no list and no call a sentence (with _analyse
+    working a paragraph at a time: 295 -> 291 ms of _analyse on 2,000 stories)."""
+    get = _content_memo(lang).__getitem__
+    return [
+        frozenset(content_tokens(text, lang, split))
+        if "Σ" in text
+        else frozenset(chain.from_iterable(map(get, split)))
+        for text, split in zip(texts, splits, strict=True)
+    ]
 
 
 def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
@@ -354,8 +381,19 @@ _DANGLING = re.compile(
 )
 
 
+# ASCII characters that open no alternative of _LEADING_CONNECTIVE (or of _DANGLING), in
+# either case: a sentence opening on one is not matched (on 2,000 stories 37% of sentences
+# skip the connective regex, 76% the dangling one). A non-ASCII character may fold to one of
+# their letters ("ſ" to "s"): matched.
+_ASCII = frozenset(map(chr, range(128)))
+_NO_CONNECTIVE = _ASCII - frozenset("ntasomdhfbiNTASOMDHFBI")
+_NO_DANGLING = _ASCII - frozenset("hitHIT")
+
+
 def _detach(sentence: str) -> str:
     """``sentence`` without a leading connective or pronoun attribution."""
+    if sentence[:1] in _NO_CONNECTIVE:
+        return sentence
     m = _LEADING_CONNECTIVE.match(sentence)
     if not m or len(sentence) - m.end() < 30:
         return sentence
@@ -375,7 +413,8 @@ _NUMBER_WORD = _Cue.of(
     """satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas belas puluh
     puluhan ratus ratusan seratus ribu ribuan seribu juta jutaan miliar triliun
     two three four five six seven eight nine ten eleven twelve dozen dozens hundred hundreds
-    thousand thousands million millions billion billions trillion trillions"""
+    thousand thousands million millions billion billions trillion trillions""",
+    bit=1 << 1,
 )
 # A quantity with a unit (time, money, share) is the kind of detail a reader keeps.
 _UNIT = _Cue.of(
@@ -384,6 +423,7 @@ _UNIT = _Cue.of(
     pounds euro euros""",
     r"[$£€¥]\s?\d | \brp\.?\s?\d | \bus\$ | \bper\s+cent\b | %",
     ("$", "£", "€", "¥", "rp", "cent", "%"),
+    bit=1 << 3,
 )
 # Verbs of demand, decision and consequence: what someone asks for or what happens next.
 # Not "ban": in Indonesian it is a tyre.
@@ -395,6 +435,7 @@ _ACTION = _Cue.of(
     banned bans ruled fine fined arrested charged signed petition halted""",
     r"\b(?:mengganti\s+rugi|ganti\s+rugi|calls?\s+for|called\s+for|compensat\w*|shut\s+down)\b",
     ("ganti", "call", "compensat", "shut"),
+    bit=1 << 5,
 )
 # Background and opinion: true of the whole field, not a fact of this story.
 _BACKGROUND = _Cue.of(
@@ -407,6 +448,7 @@ _BACKGROUND = _Cue.of(
         beberapa\s+tahun\s+terakhir
     )\b""",
     ("menjadi", "semakin", "diperbincangkan", "become", "trend", "topic", "recent", "terakhir"),
+    bit=1 << 7,
 )
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 # Reported feelings and judgements: a view about the story, not one of its facts.
@@ -415,7 +457,28 @@ _OPINION_WORDS = _Cue.of(
     argue argues opinion""",
     r"\b(?:percaya\s+bahwa|feels?\s+that|felt\s+that|worried\s+that)\b",
     ("percaya", "feel", "felt", "worried"),
+    bit=1 << 9,
 )
+_DIGIT = 1  # the word has a \\d
+_MARKED = (_NUMBER_WORD, _UNIT, _ACTION, _BACKGROUND, _OPINION_WORDS)
+
+
+def _cue_bits(word: str) -> int:
+    """What the cues of ``_prepare`` see in one whitespace-separated word, as bits: a
+    sentence's are its words' or-ed together, as no cue word or needle spans whitespace and
+    a word lowercases alone as in its sentence (but a capital sigma: see ``_prepare``)."""
+    low = word.lower()
+    words = _low_words(word)
+    bits = _DIGIT if _NUMBER.search(word) else 0
+    for cue in _MARKED:
+        bits |= cue.marks(word, low, words)
+    return bits
+
+
+# One dict lookup a word and one C-level or for a sentence's cues, instead of five passes of
+# set lookups over its words and a substring search a needle (summarize on 2,000 stories:
+# 692 -> 619 ms).
+_CUE_BITS: _WordMemo[int] = _WordMemo(_cue_bits)
 
 # Weights of a bullet's value after the lead. On the dev corpora these sit on a plateau
 # (position 3-5, coverage 0.5-1, demand 1-1.25 change ROUGE by under a point); the demand weight
@@ -447,7 +510,6 @@ class _Sentence:
     paragraph: int
     text: str
     split: list[str]  # text.split(), made once for the word count and the cues
-    tokens: list[str]
     candidate: bool
     terms: frozenset[str] = frozenset()
     words: int = 0
@@ -458,13 +520,13 @@ class _Sentence:
     quality: float = 1.0
 
 
-def _facts(sentence: str, low: str, words: Collection[str], split: list[str]) -> float:
-    """0..1: how much ``sentence`` (``split``: its ``str.split()``) reads as a concrete fact
-    (quantities, units, names)."""
+def _facts(sentence: str, bits: int, split: list[str]) -> float:
+    """0..1: how much ``sentence`` (``split``: its ``str.split()``; ``bits``: its cue bits)
+    reads as a concrete fact (quantities, units, names)."""
     # Capitalized words after the first (split's words are never empty), counted at C level.
     names = sum(map(str.isupper, map(itemgetter(0), split[1:])))
-    number = bool(_NUMBER.search(sentence)) or _NUMBER_WORD.found(sentence, low, words)
-    unit = number and _UNIT.found(sentence, low, words)
+    number = bool(bits & _DIGIT) or _NUMBER_WORD.found_in(sentence, bits)
+    unit = number and _UNIT.found_in(sentence, bits)
     return 0.4 * number + 0.25 * unit + 0.35 * min(names, 3) / 3
 
 
@@ -472,13 +534,13 @@ def _length_quality(length: int) -> float:
     return 0.7 if length < 9 else (0.85 if length > 55 else 1.0)
 
 
-def _quality(sentence: str, low: str, words: Collection[str], fact: float, length: int) -> float:
+def _quality(sentence: str, bits: int, fact: float, length: int) -> float:
     """A multiplier below 1 for sentences that read as background, opinion or a bare quote
-    (``length``: its word count)."""
+    (``length``: its word count; ``bits``: its cue bits)."""
     q = _length_quality(length)
-    if _BACKGROUND.found(sentence, low, words):
+    if _BACKGROUND.found_in(sentence, bits):
         q *= _BACKGROUND_Q
-    if _OPINION_WORDS.found(sentence, low, words):
+    if _OPINION_WORDS.found_in(sentence, bits):
         q *= _OPINION
     # Most sentences quote nothing: no regex pass for them.
     quoted = (
@@ -501,36 +563,90 @@ def _speaker_last(text: str) -> bool:
     return i >= 0 and text[i] in "adeADE"
 
 
+def _candidate(text: str, words: int) -> bool:
+    """Whether a sentence (``words``: its word count) may be a bullet."""
+    complete = text[-1] in _TERMINAL
+    if words < 6 or not (complete or words >= 12):
+        return False
+    if text[0] not in _NO_DANGLING and _DANGLING.match(text):
+        return False
+    return not (words < 25 and _speaker_last(text) and _PRONOUN_SPEAKER.search(text))
+
+
+def _texts(paragraph: str, furniture: bool) -> list[str]:
+    """The sentences of a paragraph, furniture dropped (``furniture``: whether its story has
+    a needle of the furniture cue) and leading connectives detached."""
+    parts = paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
+    # Most paragraphs have no needle of the furniture cue, so none of their sentences does.
+    if furniture and _BOILERPLATE_SENTENCE.may_occur(paragraph.lower()):
+        parts = [s for s in parts if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())]
+    return list(map(_detach, parts))
+
+
 def _analyse(paragraphs: list[str], lang: str) -> list[_Sentence]:
-    raw: list[tuple[int, str]] = []
-    for p, paragraph in enumerate(paragraphs):
-        parts = paragraph_sentences(paragraph)  # clean_text's are split_paragraphs'
-        # Most paragraphs have no needle of the furniture cue, so none of their sentences does.
-        if _BOILERPLATE_SENTENCE.may_occur(paragraph.lower()):
-            raw.extend(
-                (p, _detach(s))
-                for s in parts
-                if not _BOILERPLATE_SENTENCE.found(s, s.lower(), frozenset())
-            )
-        else:
-            raw.extend((p, _detach(s)) for s in parts)
     sentences: list[_Sentence] = []
-    for i, (p, text) in enumerate(raw):
-        split = text.split()
-        toks = content_tokens(text, lang, split)
-        words = len(split)
-        complete = text[-1] in _TERMINAL
-        candidate = words >= 6 and (complete or words >= 12) and not _DANGLING.match(text)
-        if candidate and words < 25 and _speaker_last(text) and _PRONOUN_SPEAKER.search(text):
-            candidate = False
-        sentences.append(_Sentence(i, p, text, split, toks, candidate, frozenset(toks), words))
+    # Most stories have no needle of the furniture cue, so none of their paragraphs does: one
+    # search of the story for them instead of one a paragraph (1,460 of 2,000 stories).
+    furniture = _BOILERPLATE_SENTENCE.may_occur("\n".join(paragraphs).lower())
+    # A paragraph's sentences a list at a time, at C level where a map will do.
+    for p, paragraph in enumerate(paragraphs):
+        texts = _texts(paragraph, furniture)
+        splits = list(map(str.split, texts))
+        words = list(map(len, splits))
+        first = len(sentences)
+        sentences.extend(
+            map(
+                _Sentence,
+                range(first, first + len(texts)),
+                repeat(p),
+                texts,
+                splits,
+                map(_candidate, texts, words),
+                _term_sets(texts, splits, lang),
+                words,
+            )
+        )
     return sentences
 
 
-def _position(index: int, count: int) -> float:
-    # Lead-first, but softer the longer the story: short wire copy says everything up front,
-    # while a long feature keeps its numbers and demands for later paragraphs.
-    return math.exp(-index / max(4.0, count / 3.0))
+def _repeats(terms: frozenset[str], headline_tokens: set[str]) -> bool:
+    """Whether a sentence of ``terms`` repeats the headline. A lead that restates the headline
+    but adds names, numbers or a cause ("Citra Maharani", "enam", "setelah promotor beralih")
+    does not."""
+    # _jaccard(terms, headline_tokens) >= _DUP_HEADLINE and len(terms - headline_tokens) <
+    # _NEW_FACTS_MIN, the same ints and division from one intersection instead of three sets;
+    # none at all for a sentence with enough terms that, even if it had every headline term,
+    # it would add new ones (226 of the 387 candidates of the titled topics dev stories).
+    if len(terms) >= len(headline_tokens) + _NEW_FACTS_MIN:
+        return False
+    shared = len(terms & headline_tokens)
+    if not shared or len(terms) - shared >= _NEW_FACTS_MIN:
+        return False
+    return shared / (len(terms) + len(headline_tokens) - shared) >= _DUP_HEADLINE
+
+
+def _position_scale(count: int) -> float:
+    """The position prior of sentence ``index`` of ``count`` is ``exp(-index / scale)``.
+    Lead-first, but softer the longer the story: short wire copy says everything up front,
+    while a long feature keeps its numbers and demands for later paragraphs."""
+    return max(4.0, count / 3.0)
+
+
+_PARAGRAPH = attrgetter("paragraph")
+_WEIGHT = attrgetter("weight")
+# sqrt(word count) for the coverage per word, as max(1, n) ** _LENGTH_EXP gives it, looked up.
+_ROOTS: list[float] = [max(1, n) ** _LENGTH_EXP for n in range(256)]
+
+
+def _weigh(pool: list[_Candidate], weights: dict[str, float]) -> float:
+    """Sets each candidate's full and per-word weight; the largest per-word weight, or 1."""
+    roots = _ROOTS
+    for c in pool:
+        terms = c.terms
+        c.full = full = sum(map(weights.get, terms, repeat(0.0)))
+        n = len(terms)
+        c.weight = full / (roots[n] if n < 256 else max(1, n) ** _LENGTH_EXP)
+    return max(map(_WEIGHT, pool)) or 1.0
 
 
 # 1 + log(n) for the document frequencies a story has (a few dozen at most): looked up, not
@@ -538,9 +654,12 @@ def _position(index: int, count: int) -> float:
 _LOG_WEIGHTS: list[float] = [0.0] + [1.0 + math.log(n) for n in range(1, 257)]
 
 
+_TERMS = attrgetter("terms")
+
+
 def _term_weights(sentences: list[_Sentence]) -> dict[str, float]:
     """Document term weights: a word the story returns to in several sentences is its subject."""
-    df = Counter(chain.from_iterable(s.terms for s in sentences))  # one counting pass
+    df = Counter(chain.from_iterable(map(_TERMS, sentences)))  # one counting pass, at C level
     table = _LOG_WEIGHTS
     if len(sentences) >= len(table):  # a frequency never exceeds the sentence count
         return {t: 1.0 + math.log(n) for t, n in df.items()}
@@ -548,15 +667,26 @@ def _term_weights(sentences: list[_Sentence]) -> dict[str, float]:
     return dict(zip(df.keys(), map(table.__getitem__, df.values()), strict=True))
 
 
+def _sentence_bits(text: str, split: list[str]) -> int:
+    """The cue bits of ``text`` (``split``: its ``str.split()``)."""
+    if "Σ" in text:  # its lowercase depends on the letters around it: the sentence's words
+        low = text.lower()
+        words = _WORDS.findall(low)
+        bits = _DIGIT if _NUMBER.search(text) else 0
+        for cue in _MARKED:
+            bits |= cue.marks(text, low, words)
+        return bits
+    return reduce(or_, map(_fresh(_CUE_BITS).__getitem__, split), 0)
+
+
 def _prepare(s: _Sentence) -> None:
     """The parts of a candidate's value that do not change while picking, but its prior."""
-    low = s.text.lower()
     split = s.split  # its words, names after the first, and the length
-    words = _words(s.text, low, split)
+    bits = _sentence_bits(s.text, split)
     s.prepared = True
-    s.fact = _facts(s.text, low, words, split)
-    s.action = _ACTION.found(s.text, low, words)
-    s.quality = _quality(s.text, low, words, s.fact, len(split))
+    s.fact = _facts(s.text, bits, split)
+    s.action = _ACTION.found_in(s.text, bits)
+    s.quality = _quality(s.text, bits, s.fact, len(split))
 
 
 def _headline_from(sentences: list[_Sentence], max_chars: int = 110) -> str:
@@ -577,6 +707,7 @@ class _Candidate:
     terms: frozenset[str]  # of the bullet as shown: a shortened sentence says less
     weight: float = 0.0  # its terms' document weight per sqrt(word): what it could cover
     full: float = 0.0  # its terms' document weight
+    reach: float = 0.0  # the most its coverage term can be in _select: novelty 1 or less
 
 
 # Above any sentence's fact score (at most 1, give or take a rounding).
@@ -584,6 +715,9 @@ _FACT_CEILING = 1.01
 # The most a fact score and a demand verb can add to a pick's value (see _select).
 _FACT_MOST = _W_FACT * _FACT_CEILING
 _ACTION_MOST = _W_ACTION * True
+# Above any novelty (a sum of remaining weights over the sum of the same terms' full weights,
+# termwise no larger: 1 at most, give or take a rounding).
+_NOVELTY_MOST = 1.0 + 1e-9
 
 
 def _select(
@@ -602,21 +736,21 @@ def _select(
     if not pool:
         return []
     weights = _term_weights(sentences)
-    remaining = dict(weights)
+    top_weight = _weigh(pool, weights)
+    remaining = weights  # its full weights are read no more: no copy
     for t in headline_tokens:
         if t in remaining:
             remaining[t] *= _HEADLINE_COVERED
-    for c in pool:
-        c.full = sum(map(weights.get, c.terms, repeat(0.0)))
-        c.weight = c.full / max(1, len(c.terms)) ** _LENGTH_EXP
-    top_weight = max(c.weight for c in pool) or 1.0
+    scale = _position_scale(len(sentences))
+    for c in pool:  # the same rounding steps as the cover term below
+        c.reach = _W_COVER * _NOVELTY_MOST * c.weight / top_weight
+        s = c.sentence
+        s.prior = math.exp(-s.index / scale)
     # Spreading over paragraphs only makes sense when there are enough of them.
-    spread = len({s.paragraph for s in sentences}) > count
+    spread = len(set(map(_PARAGRAPH, sentences))) > count
 
-    pool = sorted(pool, key=lambda c: c.sentence.index)
-    chosen = [pool.pop(0)]  # the lead anchors the summary
-    for c in pool:
-        c.sentence.prior = _position(c.sentence.index, len(sentences))
+    chosen = [pool[0]]  # the lead anchors the summary (the pool is in article order)
+    pool = pool[1:]
     # paragraph -> bullets chosen from it so far
     per_paragraph: dict[int, int] = {chosen[0].sentence.paragraph: 1}
     while pool and len(chosen) < count:
@@ -630,15 +764,24 @@ def _select(
         get = remaining.get
         for i, c in enumerate(pool):
             s = c.sentence
-            # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order
-            # (so the same float sum) as a generator, at a third of its cost.
-            novelty = sum(map(get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
             paragraph = s.paragraph
             same = 1.0  # x * 1.0 is x exactly
             if spread and paragraph > 0:
                 same = _SAME_PARAGRAPH ** per_paragraph.get(paragraph, 0)
-            cover = _W_COVER * novelty * c.weight / top_weight
             prior = position * s.prior
+            # A candidate that could not beat the best so far even if none of its terms had
+            # been said is passed over before its novelty is summed (3 in 4 candidates on 2,000
+            # stories; 619 -> 599 ms); the ceilings below and the value then decide as before.
+            if s.prepared:  # the value's sum with the reach for the cover, in its order
+                ceiling = s.quality * (c.reach + prior + _W_FACT * s.fact + _W_ACTION * s.action)
+            else:
+                ceiling = _length_quality(s.words) * (c.reach + prior + _FACT_MOST + _ACTION_MOST)
+            if ceiling * same <= best_value:
+                continue
+            # map() with a repeated default: remaining.get(t, 0.0) per term, in the same order
+            # (so the same float sum) as a generator, at a third of its cost.
+            novelty = sum(map(get, c.terms, repeat(0.0))) / c.full if c.full else 0.0
+            cover = _W_COVER * novelty * c.weight / top_weight
             if not s.prepared:
                 # The cue checks are most of a summary's cost: a candidate that could not beat
                 # the best so far even with every cue for it is never checked (nor is the lead).
@@ -694,16 +837,13 @@ def summarize_text(
         if synthesized:
             if s.text == headline:
                 continue
-        elif (
-            _jaccard(s.terms, headline_tokens) >= _DUP_HEADLINE
-            and len(s.terms - headline_tokens) < _NEW_FACTS_MIN
-        ):
-            # It repeats the headline. A lead that restates the headline but adds names,
-            # numbers or a cause ("Citra Maharani", "enam", "setelah promotor beralih") stays.
+        elif _repeats(s.terms, headline_tokens):
             continue
-        short = shorten(s.text, max_chars)
+        text = s.text
+        # Most sentences fit: no call for them.
+        short = text if len(text) <= max_chars else shorten(text, max_chars)
         if short is not None:
-            terms = s.terms if short == s.text else frozenset(content_tokens(short, lang))
+            terms = s.terms if short == text else frozenset(content_tokens(short, lang))
             pool.append(_Candidate(s, short, terms))
     # Three bullets unless the caller's bounds say otherwise; fewer only when the text is short.
     count = min(max_bullets, max(min_bullets, _QUICK_FACTS))
