@@ -15,8 +15,10 @@ over ``--reps`` runs:
   warm-up pass);
 * ``warta analyze`` on the corpus repeated ``--copies`` times (10: 2,000 lines), the issue's
   figure: articles/s of the whole process (wall, and CPU in brackets), with bullets for every
-  story (the default) and with ``--lazy-bullets`` (the poll's rule), runs of the two trees
-  interleaved (noise from other load hits both alike); "n/a" where a tree has no such flag;
+  story (the default) and with ``--lazy-bullets`` (the poll's rule), and on as many distinct
+  articles recombined from the corpus's paragraphs (no article repeats, so per-word memos are
+  measured without repeated articles helping), runs of the two trees interleaved (noise from
+  other load hits both alike); "n/a" where a tree has no such flag;
 * the language model: resident memory it keeps once loaded (RSS growth over the interpreter
   with numpy imported), the peak while loading (ru_maxrss growth), and its load time;
 * ``warta health`` and ``warta --help``: wall time of the whole process, and how many modules
@@ -143,18 +145,59 @@ def bench_analyze(trees: dict[str, Path], reps: int) -> None:
     print("(in-process: CPU time of analyze_lines over the corpus after a warm-up pass)")
 
 
+def recombined(lines: list[str], n: int, seed: int = 8) -> list[str]:
+    """``n`` distinct articles made of the corpus's own: each keeps one article's title and
+    paragraph count, its paragraphs drawn from random articles in the same language. The
+    vocabulary is the corpus's, but no article (and few paragraph sequences) repeats, so
+    whatever a process memoizes per word is measured without whole articles coming back."""
+    import random
+
+    rnd = random.Random(seed)
+    by_lang: dict[str, list[tuple[dict[str, object], list[str]]]] = {}
+    for line in lines:
+        rec = json.loads(line)
+        paragraphs = [p for p in str(rec.get("text") or "").split("\n\n") if p.strip()]
+        if paragraphs:
+            by_lang.setdefault(str(rec.get("lang")), []).append((rec, paragraphs))
+    langs = sorted(by_lang)
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < n:
+        pool = by_lang[rnd.choice(langs)]
+        rec, paragraphs = rnd.choice(pool)
+        text = "\n\n".join(rnd.choice(rnd.choice(pool)[1]) for _ in paragraphs)
+        if text in seen:
+            continue
+        seen.add(text)
+        title, lang = rec.get("title"), rec.get("lang")
+        art = {"id": f"r{len(out)}", "title": title, "text": text, "lang": lang}
+        out.append(json.dumps(art, ensure_ascii=False))
+    return out
+
+
 def bench_throughput(trees: dict[str, Path], reps: int, copies: int) -> None:
     lines = [ln for ln in CORPUS.read_text(encoding="utf-8").splitlines() if ln.strip()]
     n = len(lines) * copies
-    modes = {"bullets: all": [], "--lazy-bullets": ["--lazy-bullets"]}
+    # mode -> (flags, input): the corpus repeated, with and without --lazy-bullets, and as
+    # many distinct articles recombined from it (no article seen twice)
+    modes = {
+        "x{copies}, bullets: all": ([], "copies"),
+        "x{copies}, --lazy-bullets": (["--lazy-bullets"], "copies"),
+        "recombined, bullets: all": ([], "recombined"),
+    }
+    modes = {mode.format(copies=copies): how for mode, how in modes.items()}
     print(
-        f"\n## warta analyze on {CORPUS.name} x{copies} ({n} articles), whole process,"
-        f" median of {reps}"
+        f"\n## warta analyze on {CORPUS.name} x{copies} ({n} articles), and on {n} distinct"
+        f" articles recombined from its paragraphs, whole process, median of {reps}"
     )
-    print(f"{'tree':<9}" + "".join(f" {mode + ' art/s (CPU)':>28}" for mode in modes))
+    print(f"{'tree':<9}" + "".join(f" {mode + ' art/s (CPU)':>36}" for mode in modes))
     with tempfile.TemporaryDirectory() as tmp:
-        big = Path(tmp) / f"{CORPUS.stem}-x{copies}.jsonl"
-        big.write_text("\n".join(lines * copies) + "\n", encoding="utf-8")
+        inputs = {
+            "copies": Path(tmp) / f"{CORPUS.stem}-x{copies}.jsonl",
+            "recombined": Path(tmp) / f"{CORPUS.stem}-recombined.jsonl",
+        }
+        inputs["copies"].write_text("\n".join(lines * copies) + "\n", encoding="utf-8")
+        inputs["recombined"].write_text("\n".join(recombined(lines, n)) + "\n", encoding="utf-8")
         runs: dict[tuple[str, str], list[tuple[float, float]] | None] = {
             (name, mode): [] for name in trees for mode in modes
         }
@@ -162,9 +205,10 @@ def bench_throughput(trees: dict[str, Path], reps: int, copies: int) -> None:
             for (name, mode), got in runs.items():
                 if got is None:
                     continue
+                flags, source = modes[mode]
                 try:
                     wall, cpu, out, _ = _run(
-                        trees[name], ["-m", "bot", "analyze", *modes[mode], str(big)]
+                        trees[name], ["-m", "bot", "analyze", *flags, str(inputs[source])]
                     )
                 except SystemExit:  # the tree has no such flag (argparse exits 2)
                     runs[name, mode] = None
@@ -176,11 +220,11 @@ def bench_throughput(trees: dict[str, Path], reps: int, copies: int) -> None:
         for mode in modes:
             got = runs[name, mode]
             if not got:
-                cells.append(f"{'n/a':>28}")
+                cells.append(f"{'n/a':>36}")
                 continue
             wall = statistics.median(w for w, _ in got)
             cpu = statistics.median(c for _, c in got)
-            cells.append(f"{f'{n / wall:.0f} ({n / cpu:.0f})':>28}")
+            cells.append(f"{f'{n / wall:.0f} ({n / cpu:.0f})':>36}")
         print(f"{name:<9}" + "".join(f" {cell}" for cell in cells))
     print("(wall: articles / median wall s of the whole process; CPU: / median CPU s)")
 
