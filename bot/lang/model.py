@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from bot.lang.memo import MEMO_MAX
+
 __all__ = ["CompactIdentifier", "load_compact"]
 
 _KEPT_BYTES = 128  # ASCII
@@ -92,7 +94,7 @@ class CompactIdentifier:
         at most four bytes long) and on the word: so each (state, word) step is walked once and
         then looked up, ~4x cheaper a text, with exactly the features in the same order."""
         steps = self.steps
-        if len(steps) > _STEPS_MAX:
+        if len(steps) > MEMO_MAX:  # a full memo starts over
             steps.clear()
         found: list[int] = []
         state = 0
@@ -136,8 +138,6 @@ class CompactIdentifier:
 
 # Words longer than this (URLs, runs of non-Latin text) are walked byte by byte, not memoized.
 _STEP_WORD_MAX = 24
-# Memoized (state, word) steps kept at most; a full memo starts over.
-_STEPS_MAX = 1 << 16
 
 
 def load_compact(langs: tuple[str, ...]) -> CompactIdentifier:

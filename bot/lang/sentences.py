@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from bot.lang.memo import WordMemo
 from bot.lang.stopwords import STOPWORDS
 
 # Abbreviations (lowercase, final period dropped) after which a sentence never ends: titles,
@@ -210,28 +211,14 @@ def _period_kind(word: str) -> int:
     return _PLAIN
 
 
-_MEMO_MAX = 1 << 16
+# News repeats the words before its periods: a dict lookup answers most of them (plain words)
+# instead of a call with a strip, a lowercase and four set lookups.
+_PERIOD_KINDS = WordMemo(_period_kind)
 
 
-class _KindMemo(dict[str, int]):
-    """word -> ``_period_kind(word)``, filled in on first lookup: news repeats the words
-    before its periods, and a dict lookup answers most of them (plain words) instead of a call
-    with a strip, a lowercase and four set lookups. Starts over when full."""
-
-    def __missing__(self, word: str) -> int:
-        if len(self) > _MEMO_MAX:
-            self.clear()
-        kind = self[word] = _period_kind(word)
-        return kind
-
-
-_PERIOD_KINDS = _KindMemo()
-
-
-def _abbreviation_holds(word: str, text: str, pos: int) -> bool:
-    """True when the period after ``word`` belongs to an abbreviation, not to a sentence end
-    (the next sentence would start at ``text[pos]``)."""
-    kind = _PERIOD_KINDS[word]
+def _abbreviation_holds(kind: int, text: str, pos: int) -> bool:
+    """True when the period after a word of ``kind`` (``_PERIOD_KINDS``) belongs to an
+    abbreviation, not to a sentence end (the next sentence would start at ``text[pos]``)."""
     if kind == _MONTH:
         return text[pos : pos + 1].isdigit()
     if kind == _MAYBE:
@@ -265,9 +252,9 @@ def _split_paragraph(paragraph: str) -> list[str]:
         if end - mark == 1 and paragraph[mark] == ".":  # the mark is one period
             word_start = max(paragraph.rfind(" ", start, mark) + 1, start)
             if word_start < mark:
-                word = paragraph[word_start:mark]
+                kind = kinds[paragraph[word_start:mark]]
                 # A plain word's period ends the sentence: no call for it.
-                if kinds[word] != _PLAIN and _abbreviation_holds(word, paragraph, after):
+                if kind != _PLAIN and _abbreviation_holds(kind, paragraph, after):
                     continue
         if quotes:
             span = paragraph[start:end]

@@ -26,14 +26,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import partial, reduce
 from itertools import chain, repeat
 from operator import attrgetter, itemgetter, or_
-from typing import TypeVar
 
+from bot.lang.memo import WordMemo
 from bot.lang.sentences import paragraph_sentences, split_paragraphs
 from bot.lang.stopwords import stopwords
 from bot.models import Summary
@@ -62,7 +62,6 @@ _CAPTION_LINE = re.compile(
 _EMBED_LINE = re.compile(r"pic\.twitter\.com/|^https?://\S+$", re.IGNORECASE)
 
 _WORDS = re.compile(r"\w+")
-_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,33 +122,6 @@ class _Cue:
         if self.phrases is not None and bits & self.bit << 1:
             return self.phrases.search(text) is not None
         return False
-
-
-class _WordMemo(dict[str, _V]):
-    """word -> ``of(word)``, filled in on first lookup: ``map(memo.__getitem__, words)`` then
-    answers a sentence at C level, calling back into Python only for a word it has not met.
-    News repeats its words; the vocabulary a process meets keeps growing, so a full memo
-    starts over (see ``_fresh``)."""
-
-    __slots__ = ("of",)
-
-    def __init__(self, of: Callable[[str], _V]) -> None:
-        super().__init__()
-        self.of = of
-
-    def __missing__(self, word: str) -> _V:
-        hit = self[word] = self.of(word)
-        return hit
-
-
-_MEMO_MAX = 1 << 16
-
-
-def _fresh(memo: _WordMemo[_V]) -> _WordMemo[_V]:
-    """``memo``, emptied first when full."""
-    if len(memo) > _MEMO_MAX:
-        memo.clear()
-    return memo
 
 
 # The \\w+ words of a whitespace-separated word's lowercase (see _CONTENT_WORDS for why a
@@ -268,14 +240,14 @@ def _word_content(word: str, lang: str) -> tuple[str, ...]:
 # neighbours, and never across whitespace; a sentence with one takes the regex path all the
 # same). So most words are answered by one dict lookup instead of a regex pass over the
 # sentence, the stopword and the suffix checks.
-_CONTENT_WORDS: dict[str, _WordMemo[tuple[str, ...]]] = {}
+_CONTENT_WORDS: dict[str, WordMemo[tuple[str, ...]]] = {}
 
 
-def _content_memo(lang: str) -> _WordMemo[tuple[str, ...]]:
+def _content_memo(lang: str) -> WordMemo[tuple[str, ...]]:
     memo = _CONTENT_WORDS.get(lang)
     if memo is None:
-        memo = _CONTENT_WORDS[lang] = _WordMemo(partial(_word_content, lang=lang))
-    return _fresh(memo)
+        memo = _CONTENT_WORDS[lang] = WordMemo(partial(_word_content, lang=lang))
+    return memo
 
 
 def content_tokens(sentence: str, lang: str, split: list[str] | None = None) -> list[str]:
@@ -463,22 +435,25 @@ _DIGIT = 1  # the word has a \\d
 _MARKED = (_NUMBER_WORD, _UNIT, _ACTION, _BACKGROUND, _OPINION_WORDS)
 
 
+def _bits(text: str, low: str, words: Collection[str]) -> int:
+    """The cue bits of ``text`` (lowercased: ``low``; its \\w+ words: ``words``)."""
+    bits = _DIGIT if _NUMBER.search(text) else 0
+    for cue in _MARKED:
+        bits |= cue.marks(text, low, words)
+    return bits
+
+
 def _cue_bits(word: str) -> int:
     """What the cues of ``_prepare`` see in one whitespace-separated word, as bits: a
     sentence's are its words' or-ed together, as no cue word or needle spans whitespace and
     a word lowercases alone as in its sentence (but a capital sigma: see ``_prepare``)."""
-    low = word.lower()
-    words = _low_words(word)
-    bits = _DIGIT if _NUMBER.search(word) else 0
-    for cue in _MARKED:
-        bits |= cue.marks(word, low, words)
-    return bits
+    return _bits(word, word.lower(), _low_words(word))
 
 
 # One dict lookup a word and one C-level or for a sentence's cues, instead of five passes of
 # set lookups over its words and a substring search a needle (summarize on 2,000 stories:
 # 692 -> 619 ms).
-_CUE_BITS: _WordMemo[int] = _WordMemo(_cue_bits)
+_CUE_BITS: WordMemo[int] = WordMemo(_cue_bits)
 
 # Weights of a bullet's value after the lead. On the dev corpora these sit on a plateau
 # (position 3-5, coverage 0.5-1, demand 1-1.25 change ROUGE by under a point); the demand weight
@@ -671,12 +646,8 @@ def _sentence_bits(text: str, split: list[str]) -> int:
     """The cue bits of ``text`` (``split``: its ``str.split()``)."""
     if "Σ" in text:  # its lowercase depends on the letters around it: the sentence's words
         low = text.lower()
-        words = _WORDS.findall(low)
-        bits = _DIGIT if _NUMBER.search(text) else 0
-        for cue in _MARKED:
-            bits |= cue.marks(text, low, words)
-        return bits
-    return reduce(or_, map(_fresh(_CUE_BITS).__getitem__, split), 0)
+        return _bits(text, low, _WORDS.findall(low))
+    return reduce(or_, map(_CUE_BITS.__getitem__, split), 0)
 
 
 def _prepare(s: _Sentence) -> None:
@@ -839,11 +810,9 @@ def summarize_text(
                 continue
         elif _repeats(s.terms, headline_tokens):
             continue
-        text = s.text
-        # Most sentences fit: no call for them.
-        short = text if len(text) <= max_chars else shorten(text, max_chars)
+        short = shorten(s.text, max_chars)
         if short is not None:
-            terms = s.terms if short == text else frozenset(content_tokens(short, lang))
+            terms = s.terms if short == s.text else frozenset(content_tokens(short, lang))
             pool.append(_Candidate(s, short, terms))
     # Three bullets unless the caller's bounds say otherwise; fewer only when the text is short.
     count = min(max_bullets, max(min_bullets, _QUICK_FACTS))
